@@ -24,7 +24,10 @@ setuptools.setup(
                  'Natural Language :: ' + cfg['language'].title()] +
                 ['Programming Language :: Python :: ' + o for o in py_versions[py_versions.index(min_python):]],
     url=cfg['git_url'],
-    packages=setuptools.find_packages(include=['research_kit', 'research_kit.*']),
+    # the shipped datasets in data/ go into the wheel as research_kit/_data (research_kit.data finds them there)
+    packages=setuptools.find_packages(include=['research_kit', 'research_kit.*']) + ['research_kit._data'],
+    package_dir={'research_kit._data': 'data'},
+    package_data={'research_kit._data': ['*.parquet', 'manifest.json', 'README.md']},
     include_package_data=True,
     install_requires=requirements,
     extras_require={'dev': dev_requirements},
