@@ -25,9 +25,11 @@ $(STAMP): $(BIN)/python setup.py settings.ini
 	touch $@
 
 # the library and README.md are generated from the notebooks
+# ... and the embedded models are made ready once per machine (SmolLM2's GGUF converted to a cached float32 folder)
 export: $(STAMP)
 	$(BIN)/nbdev_export
 	$(BIN)/python docs/readme.py
+	$(BIN)/python -c "from research_kit.models import EMBEDDED; [EMBEDDED[n]() for n in EMBEDDED.names()]"
 
 readme: $(STAMP)
 	$(BIN)/python docs/readme.py
