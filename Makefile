@@ -38,10 +38,10 @@ readme: $(STAMP)
 lab: export
 	$(BIN)/jupyter lab nbs/index.ipynb
 
-# the same tour, headless: executes nbs/index.ipynb and writes it as HTML
+# the same tour, headless: executes nbs/index.ipynb and writes it as HTML (plotly.js inlined, so figures work offline)
 tour: export
 	mkdir -p $(ART)
-	$(BIN)/jupyter nbconvert --to html --execute --ExecutePreprocessor.timeout=900 nbs/index.ipynb --output-dir $(ART) --output tour
+	PLOTLY_RENDERER=notebook $(BIN)/jupyter nbconvert --to html --execute --ExecutePreprocessor.timeout=900 nbs/index.ipynb --output-dir $(ART) --output tour
 	@echo "tour written to $(ART)/tour.html"
 
 # 2. the tests: every notebook (slow cells skipped) plus any pytest files
