@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 N_WORKERS ?= 2
 ART ?= _artifacts
 
-.PHONY: install lab tour test test-all export readme clean-nbs docs
+.PHONY: install lab tour test test-all export readme clean-nbs docs outputs
 install: $(STAMP)
 
 $(BIN)/python:
@@ -35,8 +35,10 @@ readme: $(STAMP)
 	$(BIN)/python docs/readme.py
 
 # 1. the main job: JupyterLab on the tour
+# (root, as in containers, needs --allow-root; LAB_ARGS adds more, e.g. LAB_ARGS="--no-browser --port 8890")
+LAB_ARGS ?=
 lab: export
-	$(BIN)/jupyter lab nbs/index.ipynb
+	$(BIN)/jupyter lab nbs/index.ipynb $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
 # the same tour, headless: executes nbs/index.ipynb and writes it as HTML (plotly.js inlined, so figures work offline)
 tour: export
@@ -56,3 +58,15 @@ test-all: export
 
 clean-nbs: $(STAMP)
 	$(BIN)/nbdev_clean
+
+# the docs site, offline and without Quarto (docs/build.py; see nbs/99_docs.ipynb): nbdev's processed notebooks with
+# their stored outputs, rendered by Sphinx + MyST-NB into _docs/ (nbdev_docs still works where Quarto is installed)
+docs: export
+	$(BIN)/python docs/build.py
+
+# store outputs in notebooks for the docs (never re-run to build them): honours #| slow / #| eval: false, then nbdev_clean.
+# NBS="nbs/01_models.ipynb ..." picks notebooks (default: all in nbs/), FLAGS=slow includes slow cells
+NBS ?= $(wildcard nbs/*.ipynb)
+FLAGS ?=
+outputs: export
+	$(BIN)/python docs/run_nbs.py $(if $(FLAGS),--flags "$(FLAGS)") $(NBS)
