@@ -1,0 +1,357 @@
+"""The notebook side of the docs build: nbdev's own processors (directives applied, `show_doc` API reference added,
+hidden and exported cells removed, doc links), without Quarto, then small adaptations so MyST-NB renders the result.
+
+Used by `docs/build.py`; the pure functions here are unit-tested in `tests/test_docs_build.py`.
+"""
+from __future__ import annotations
+import ast, html, inspect, json, re, uuid
+from functools import partial
+
+PLOTLY_MIME = "application/vnd.plotly.v1+json"
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+_re_dir = re.compile(r"^\s*#\|\s*(.*?)\s*$")
+
+
+# ---------------------------------------------------------------- show_doc with a parameter table
+def _anno(a) -> str:
+    if a is inspect.Parameter.empty: return ""
+    if isinstance(a, str): return a
+    if isinstance(a, type) and a.__module__ == "builtins": return a.__name__
+    s = inspect.formatannotation(a)
+    return re.sub(r"\b(typing|collections\.abc|torch\.nn\.modules\.\w+|pathlib)\.", "", s)
+
+
+def _default(d) -> str:
+    if d is inspect.Parameter.empty: return ""
+    if callable(d) and hasattr(d, "__name__"): return d.__name__
+    r = repr(d)
+    return r if len(r) <= 40 else r[:37] + "..."
+
+
+def _cell(s: str) -> str:
+    "Text safe inside a markdown table cell."
+    return html.escape(str(s), quote=False).replace("|", "\\|").replace("\n", " ")
+
+
+def param_rows(sym) -> list[tuple[str, str, str, str]]:
+    "(name, type, default, details) per parameter of `sym`, then ('**Returns**', ...) if it has a return annotation."
+    from fastcore.docments import docments
+    target = sym.__init__ if inspect.isclass(sym) and "__init__" in vars(sym) else sym
+    try: sig = inspect.signature(target, eval_str=True)
+    except (TypeError, ValueError, NameError):
+        try: sig = inspect.signature(target)
+        except (TypeError, ValueError): return []
+    try: dm = docments(sym, full=True)
+    except Exception: dm = {}
+    rows = []
+    for name, p in sig.parameters.items():
+        if name in ("self", "cls"): continue
+        pre = "*" if p.kind == p.VAR_POSITIONAL else "**" if p.kind == p.VAR_KEYWORD else ""
+        doc = (dm.get(name) or {}).get("docment") or ""
+        rows.append((pre + name, _anno(p.annotation), _default(p.default), doc))
+    if sig.return_annotation is not inspect.Signature.empty and not inspect.isclass(sym):
+        rows.append(("**Returns**", _anno(sig.return_annotation), "", (dm.get("return") or {}).get("docment") or ""))
+    return rows
+
+
+def signature_line(sym, name: str) -> str:
+    "A compact Python signature (the table carries the comments)."
+    target = sym.__init__ if inspect.isclass(sym) and "__init__" in vars(sym) else sym
+    try: sig = inspect.signature(target, eval_str=True)
+    except Exception:
+        try: sig = inspect.signature(target)
+        except Exception: return name
+    ps = []
+    for n, p in sig.parameters.items():
+        if n in ("self", "cls"): continue
+        pre = "*" if p.kind == p.VAR_POSITIONAL else "**" if p.kind == p.VAR_KEYWORD else ""
+        s = pre + n + (f": {_anno(p.annotation)}" if _anno(p.annotation) else "")
+        if p.default is not inspect.Parameter.empty: s += (" = " if _anno(p.annotation) else "=") + _default(p.default)
+        ps.append(s)
+    ret = "" if inspect.isclass(sym) or sig.return_annotation is inspect.Signature.empty else f" -> {_anno(sig.return_annotation)}"
+    prefix = "class " if inspect.isclass(sym) else "async def " if inspect.iscoroutinefunction(sym) else "def "
+    one = f"{prefix}{name}({', '.join(ps)}){ret}"
+    if len(one) <= 100: return one
+    return f"{prefix}{name}(\n" + "".join(f"    {p},\n" for p in ps) + f"){ret}"
+
+
+def doc_markdown(sym, name: str | None = None, title_level: int = 3, source_url: str | None = None) -> str:
+    "Markdown for one symbol: heading (with nbdev's anchor), signature, docstring, parameter table."
+    from docutils.nodes import make_id
+    from fastcore.docments import _docstring
+    raw = getattr(sym, "fget", None) or sym
+    name = name or getattr(raw, "__qualname__", None) or getattr(raw, "__name__", str(sym))
+    out = []
+    anchor = name.lower()  # nbdev's anchor (its doc links use it); add it where the heading's own ids differ
+    if anchor not in (make_id(name), re.sub(r"[^\w\- ]", "", anchor).replace(" ", "-")):
+        out += [f'<span id="{html.escape(anchor)}"></span>', ""]
+    out += [f"{'#' * title_level} {name}", ""]
+    if source_url: out += [f'<a class="rk-source" href="{html.escape(source_url)}">source</a>', ""]
+    out += ["```python", signature_line(raw, name), "```", ""]
+    try: d = _docstring(raw)
+    except Exception: d = inspect.getdoc(raw) or ""
+    if d: out += [re.sub(r"^(\s*)(.+)", r"\1*\2*", d, count=1), ""]
+    rows = param_rows(raw) if callable(raw) else []
+    if rows:
+        show_default = any(r[2] for r in rows)
+        hdr = ["", "**Type**"] + (["**Default**"] if show_default else []) + ["**Details**"]
+        out += ["| " + " | ".join(hdr) + " |", "|" + "---|" * len(hdr)]
+        for n, t, dflt, doc in rows:
+            cells = [n if n == "**Returns**" else f"`{n}`", _cell(t)] + ([_cell(dflt)] if show_default else []) + [_cell(doc)]
+            out.append("| " + " | ".join(cells) + " |")
+        out.append("")
+    return "\n".join(out)
+
+
+class TableRenderer:
+    "A `show_doc` renderer (nbdev's `renderer` protocol): the signature, the docstring and a docments table."
+    def __init__(self, sym, name=None, title_level=3, **kw): self.sym, self.name, self.title_level = sym, name, title_level
+    def _repr_markdown_(self):
+        src = None
+        try:
+            from nbdev.doclinks import NbdevLookup
+            from fastcore.docments import _fullname, _unwrap_sym
+            src = NbdevLookup().code(_fullname(_unwrap_sym(self.sym)))
+        except Exception: pass
+        return doc_markdown(self.sym, self.name, self.title_level, src)
+    def __repr__(self): return f"TableRenderer({self.name or getattr(self.sym, '__name__', self.sym)})"
+
+
+# ---------------------------------------------------------------- nbdev processing, without executing heavy cells
+def what_to_run(source: str, directives: dict) -> str | None:
+    """What the docs build executes of a cell to render `show_doc`: 'cell' (show_doc cells: run and keep outputs),
+    source code to run silently (exported cells; import statements, alone, from cells that also compute), or None."""
+    if not source.strip() or directives.get("eval:", [""])[0].lower() == "false": return None
+    if directives.keys() & {"export", "exports", "exporti", "exec_doc"}: return source
+    try: tree = ast.parse(source)
+    except SyntaxError: return None
+    if any(isinstance(n, ast.Expr) and isinstance(n.value, ast.Call) and getattr(n.value.func, "id", "") == "show_doc"
+           for n in tree.body): return "cell"
+    imps = [n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))]
+    return "\n".join(ast.unparse(n) for n in imps) or None
+
+
+def docs_processors():
+    "nbdev's default processors with `exec_show_docs` replaced by one that never runs a notebook's heavy cells."
+    from nbdev.processors import FilterDefaults, exec_show_docs
+    from fastcore.basics import str2bool
+
+    class exec_docs_safely(exec_show_docs):
+        "Like nbdev's `exec_show_docs`, but mixed import+compute cells run only their imports, and show_doc tables."
+        def begin(self):
+            super().begin()
+            if hasattr(self, "k"):
+                from nbdev.showdoc import show_doc
+                self.k.user_ns["show_doc"] = partial(show_doc, renderer=TableRenderer)
+
+        def __call__(self, cell):
+            if not self.nb.has_docs_ or not hasattr(self, "k") or cell.cell_type != "code": return
+            fm = getattr(self.nb, "frontmatter_", {})
+            if str2bool(fm.get("skip_showdoc", False)): return
+            todo = what_to_run(cell.source, cell.directives_)
+            if todo == "cell": self.k.cell(cell)
+            elif todo:
+                self.k.run(todo)
+                if self.k.exc and not (cell.directives_.keys() & {"export", "exports", "exporti", "exec_doc"}):
+                    # only the imports of a cell that also computes: they may need that cell (sys.path, installs)
+                    from warnings import warn
+                    warn(f"docs: skipped imports that failed ({self.k.exc!r}) in cell {cell.idx_}")
+                    self.k.exc = None
+            if self.k.exc:
+                raise Exception(f"Error in notebook {fm.get('title', '')!r}, cell {cell.idx_}:\n{cell.source}") from self.k.exc
+
+        def end(self): pass  # keep the widget state the notebook was saved with
+
+    class DocsFilter(FilterDefaults):
+        def base_procs(self): return [exec_docs_safely if p is exec_show_docs else p for p in super().base_procs()]
+    return DocsFilter
+
+
+def ensure_lookup(lib: str) -> None:
+    """Let nbdev's doc links (`NbdevLookup`) know this library even when it was installed without nbdev's `nbdev`
+    entry point (setup.py's `entry_points={'nbdev': ['research_kit=research_kit._modidx:d']}`)."""
+    import nbdev.doclinks as dl
+    from importlib.metadata import EntryPoint, entry_points
+    if any(e.name == lib for e in entry_points(group="nbdev")): return
+    extra = EntryPoint(name=lib, value=f"{lib}._modidx:d", group="nbdev")
+    def eps(**kw):
+        found = entry_points(**kw)
+        return [*found, extra] if kw.get("group") == "nbdev" else found
+    dl.entry_points = eps
+    dl._build_lookup_table.cache_clear() if hasattr(dl._build_lookup_table, "cache_clear") else None
+
+
+def process_notebook(src: str, dst: str) -> dict:
+    "Run nbdev's processors on notebook `src` and write the result to `dst`; return its front matter."
+    import os
+    from execnb.nbio import read_nb, write_nb
+    os.environ["IN_TEST"] = "1"  # as nbdev does while processing
+    nb = read_nb(src)
+    # execnb's writer takes any key named `source` for cell source; jslink's saved state has a list there
+    widgets = json.loads(open(src, encoding="utf-8").read()).get("metadata", {}).get("widgets")
+    nb.metadata.pop("widgets", None)
+    docs_processors()()(nb)
+    write_nb(nb, dst)
+    if widgets:
+        d = json.loads(open(dst, encoding="utf-8").read())
+        d.setdefault("metadata", {})["widgets"] = widgets
+        open(dst, "w", encoding="utf-8").write(json.dumps(d, indent=1, ensure_ascii=False))
+    return getattr(nb, "frontmatter_", {}) or {}
+
+
+def proc_worker(root: str, src: str, dst: str) -> tuple[str, float]:
+    "`process_notebook` in a worker process (run from the project root, as nbdev expects)."
+    import os, time
+    os.chdir(root); t = time.time()
+    from nbdev.config import get_config
+    ensure_lookup(get_config().lib_name)
+    process_notebook(src, dst)
+    return src, time.time() - t
+
+
+# ---------------------------------------------------------------- API reference pages
+def api_pages(site_url: str) -> dict[str, str]:
+    "One API reference page per exported module: every public symbol, and public methods of classes."
+    import importlib, inspect
+    from research_kit import _modidx
+    from nbdev.doclinks import NbdevLookup
+    look = NbdevLookup()
+    pages = {}
+    for mod in sorted(_modidx.d["syms"]):
+        m = importlib.import_module(mod)
+        names = getattr(m, "__all__", None) or [n for n in vars(m) if not n.startswith("_")]
+        short = mod.split(".", 1)[1]
+        nbpage = next((v[0].split("#")[0] for v in _modidx.d["syms"][mod].values()), None)
+        lines = [f"# {short}", "", f"`{mod}`: " + (inspect.getdoc(m) or "").split("\n")[0], ""]
+        if nbpage: lines += [f"The narrative, examples and tests: <a class=\"rk-xref\" href=\"../{nbpage}\">{short}</a>.", ""]
+        for n in names:
+            obj = getattr(m, n, None)
+            if obj is None or not (callable(obj) or isinstance(obj, property)): continue
+            lines.append(doc_markdown(obj, n, 2, look.code(f"{mod}.{n}")))
+            if inspect.isclass(obj):
+                for a, v in vars(obj).items():
+                    if a.startswith("_") or not (callable(v) or isinstance(v, (property, classmethod, staticmethod))): continue
+                    f = v.__func__ if isinstance(v, (classmethod, staticmethod)) else v
+                    lines.append(doc_markdown(f, f"{n}.{a}", 3, look.code(f"{mod}.{n}.{a}")))
+        pages[f"api/{short}"] = localise_links("\n".join(lines), site_url, "../")
+    return pages
+
+
+def api_worker(root: str, site_url: str) -> dict[str, str]:
+    "`api_pages` in a fresh process (run from the project root, as nbdev expects)."
+    import os; os.chdir(root)
+    from nbdev.config import get_config
+    ensure_lookup(get_config().lib_name)
+    return api_pages(site_url)
+
+
+# ---------------------------------------------------------------- adaptations for MyST-NB
+def cell_directives(source: str) -> tuple[dict, str]:
+    "Quarto/nbdev `#| key: value` lines at the top of a cell as a dict, and the source without them."
+    lines, d = source.splitlines(), {}
+    i = 0
+    while i < len(lines) and (m := _re_dir.match(lines[i])):
+        k, _, v = m.group(1).partition(":")
+        d[k.strip()] = v.strip() if _ else ""
+        i += 1
+    return d, "\n".join(lines[i:]).strip("\n")
+
+
+def plotly_html(fig: dict, div_id: str | None = None) -> str:
+    "A placeholder div and the figure's JSON; `_static/rk_plotly.js` draws it with the site's plotly.js."
+    div_id = div_id or f"rk-plotly-{uuid.uuid4().hex[:12]}"
+    payload = json.dumps({"data": fig.get("data", []), "layout": fig.get("layout", {}), "config": fig.get("config", {})})
+    payload = payload.replace("</", "<\\/")
+    h = (fig.get("layout") or {}).get("height") or 450
+    return (f'<div class="rk-plotly" id="{div_id}" style="min-height:{int(h)}px"></div>\n'
+            f'<script type="application/json" class="rk-plotly-data" data-for="{div_id}">{payload}</script>\n')
+
+
+_re_ext_script = re.compile(r"<script[^>]*\bsrc\s*=\s*[\"']?(https?:)?//", re.I)
+
+
+def adapt_output(out: dict, widget_ids: set) -> dict | None:
+    "One output made self-contained: plotly JSON drawn locally, CDN loaders dropped, stateless widgets dropped."
+    data = out.get("data")
+    if not data: return out
+    if PLOTLY_MIME in data:
+        return {**out, "data": {"text/html": plotly_html(data[PLOTLY_MIME])}, "metadata": {}}
+    if WIDGET_VIEW in data:
+        if (data[WIDGET_VIEW] or {}).get("model_id") in widget_ids: return out
+        data = {k: v for k, v in data.items() if k not in (WIDGET_VIEW, "text/plain")}
+        if not data: return None
+    h = data.get("text/html")
+    if h is not None:
+        h = "".join(h) if isinstance(h, list) else h
+        if _re_ext_script.search(h) or "cdn.plot.ly" in h:
+            data = {k: v for k, v in data.items() if k != "text/html"}
+            if not data or set(data) == {"text/plain"} and "PlotlyConfig" in h: return None
+    return {**out, "data": data}
+
+
+def _frontmatter_md(src: str) -> tuple[dict, str | None]:
+    import yaml
+    s = src.strip()
+    if not (s.startswith("---") and s.endswith("---")): return {}, None
+    try: fm = yaml.safe_load(s.strip("-").strip()) or {}
+    except yaml.YAMLError: return {}, None
+    md = f"# {fm.get('title', '')}\n"
+    if fm.get("description"): md += f"\n{{.rk-summary}}\n{fm['description']}\n"
+    return fm, md
+
+
+def localise_links(text: str, site_url: str, prefix: str) -> str:
+    "Links into this site (nbdev writes them absolute, at `site_url`) made relative, as raw HTML anchors."
+    if not site_url: return text
+    pat = re.compile(r"\[(`?)([^\]`]+)\1\]\(" + re.escape(site_url.rstrip("/")) + r"/([^)\s]+)\)")
+    def sub(m):
+        inner = f"<code>{html.escape(m.group(2))}</code>" if m.group(1) else html.escape(m.group(2))
+        return f'<a class="rk-xref" href="{prefix}{m.group(3)}">{inner}</a>'
+    return pat.sub(sub, text)
+
+
+def adapt_for_myst(nb: dict, site_url: str = "", depth: int = 0) -> dict:
+    "Turn an nbdev-processed notebook (Quarto conventions) into one MyST-NB renders the same way."
+    widget_ids = set(((nb.get("metadata", {}).get("widgets") or {}).get(WIDGET_STATE) or {}).get("state", {}))
+    prefix = "../" * depth
+    cells = []
+    for c in nb["cells"]:
+        src = "".join(c.get("source", ""))
+        if c["cell_type"] == "raw":
+            fm, md = _frontmatter_md(src)
+            if md is not None and not cells:
+                cells.append({"cell_type": "markdown", "metadata": {}, "source": md}); continue
+            continue  # other raw cells are Quarto-only
+        if c["cell_type"] == "markdown":
+            src = localise_links(src, site_url, prefix)
+            if "AUTOGENERATED! DO NOT EDIT" in src and src.strip().startswith("<!--"): continue
+            cells.append({**c, "source": src}); continue
+        d, body = cell_directives(src)
+        tags = set(c.get("metadata", {}).get("tags", []))
+        if d.get("include") == "false": continue
+        if d.get("output") == "asis" and d.get("echo") == "false":
+            # Quarto's `output: asis` (show_doc): the markdown becomes part of the page, headings in the page's TOC
+            mds = [o["data"]["text/markdown"] for o in c.get("outputs", []) if "text/markdown" in o.get("data", {})]
+            for md in mds:
+                md = localise_links("".join(md) if isinstance(md, list) else md, site_url, prefix)
+                cells.append({"cell_type": "markdown", "metadata": {}, "source": md})
+            if mds: continue
+        if d.get("echo") == "false": tags.add("remove-input")
+        if d.get("output") == "false": tags.add("remove-output")
+        if d.get("code-fold") in ("true", "show"): tags.add("hide-input")
+        outs = []
+        for o in c.get("outputs", []):
+            o = adapt_output(o, widget_ids)
+            if o is None: continue
+            if "text/markdown" in o.get("data", {}):
+                md = o["data"]["text/markdown"]
+                o = {**o, "data": {**o["data"], "text/markdown": localise_links("".join(md) if isinstance(md, list) else md, site_url, prefix)}}
+            outs.append(o)
+        if not body.strip() and not outs: continue
+        if not body.strip(): tags.add("remove-input")
+        md_ = {k: v for k, v in c.get("metadata", {}).items() if k not in ("tags",)}
+        if tags: md_["tags"] = sorted(tags)
+        cells.append({**c, "source": body, "outputs": outs, "metadata": md_})
+    for i, c in enumerate(cells): c["id"] = c.get("id") or f"rk{i:04d}"
+    return {**nb, "cells": cells, "nbformat": 4, "nbformat_minor": max(5, nb.get("nbformat_minor", 5))}

@@ -1,0 +1,133 @@
+"""The docs site in a real browser (slow: `pytest --runslow tests/test_docs_site.py`, part of `make test-all`).
+
+Builds the site (`docs/build.py`, incremental), serves `_docs/` on loopback, opens every page in headless Debian
+Chromium driven by Playwright (never `playwright install`), and checks: no console errors, no request leaves
+loopback, every plotly figure has data, every widget output rendered something. A full-page screenshot per page
+goes to `_artifacts/docs_screens/`. Set RK_DOCS_PREBUILT=1 to test the `_docs/` already built.
+"""
+import functools, http.server, os, shutil, subprocess, sys, threading, time
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SITE = ROOT / "_docs"
+SHOTS = ROOT / "_artifacts" / "docs_screens"
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run", "--disable-quic"]
+LOCAL = {"127.0.0.1", "localhost"}
+pytestmark = pytest.mark.slow
+
+
+def _chromium() -> str:
+    "Debian's chromium; installed with apt-get when missing and we are root, else the test is skipped."
+    if not Path(CHROMIUM).exists() and os.geteuid() == 0 and shutil.which("apt-get"):
+        r = subprocess.run(["apt-get", "install", "-y", "chromium"], capture_output=True, text=True)
+        if r.returncode:
+            subprocess.run(["apt-get", "update"], capture_output=True)
+            subprocess.run(["apt-get", "install", "-y", "chromium"], capture_output=True)
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no {CHROMIUM}: install Debian's chromium (`apt-get install -y chromium`, needs root)")
+    return CHROMIUM
+
+
+def _sync_playwright():
+    try: from playwright.sync_api import sync_playwright
+    except ImportError:  # a dev requirement; install it here if this environment lacks it (never its browsers)
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "playwright"], check=True)
+        from playwright.sync_api import sync_playwright
+    return sync_playwright
+
+
+@pytest.fixture(scope="module")
+def site():
+    if os.environ.get("RK_DOCS_PREBUILT") != "1":
+        subprocess.run([sys.executable, str(ROOT / "docs" / "build.py")], check=True, cwd=ROOT)
+    assert (SITE / "index.html").exists(), "the docs build wrote no _docs/index.html"
+    handler = functools.partial(_Quiet, directory=str(SITE))
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{srv.server_address[1]}"
+    srv.shutdown()
+
+
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *a): pass
+
+
+def pages() -> list[str]:
+    return sorted(str(p.relative_to(SITE)) for p in SITE.rglob("*.html") if not p.relative_to(SITE).parts[0].startswith("_"))
+
+
+_CHECK = """() => {
+  const figs = [...document.querySelectorAll('div.rk-plotly')];
+  const views = [...document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]')];
+  const rendered = views.map(v => { const w = v.previousElementSibling;
+      return !!(w && w.classList.contains('widget-subarea') && w.children.length && w.getBoundingClientRect().height > 0); });
+  return {figs: figs.length, figs_ok: figs.filter(d => d.data && d.data.length > 0 && d.querySelector('.main-svg')).length,
+          widgets: views.length, widgets_ok: rendered.filter(Boolean).length,
+          math: document.querySelectorAll('mjx-container').length};
+}"""
+
+
+def test_every_page_in_chromium(site):
+    assert (SITE / "_static" / "vendor" / "widgets" / "embed.js").exists() and (SITE / "_static" / "vendor" / "plotly" / "plotly.min.js").exists()
+    sync_playwright = _sync_playwright()
+    chromium = _chromium()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    for old in SHOTS.glob("*.png"): old.unlink()
+    report, totals = {}, {"figs": 0, "widgets": 0}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=ARGS, headless=True)
+        ctx = browser.new_context(viewport={"width": 1280, "height": 900})
+        outside = []
+        def route(r):
+            u = urlparse(r.request.url)
+            if u.scheme in ("http", "https", "ws", "wss") and u.hostname not in LOCAL:
+                outside.append(r.request.url); r.abort()
+            else: r.continue_()
+        ctx.route("**/*", route)
+        for name in pages():
+            page, t0 = ctx.new_page(), time.time()
+            errors, failed, n_out = [], [], len(outside)
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: errors.append(f"uncaught: {e}"))
+            page.on("requestfailed", lambda r: failed.append(f"{r.url} ({r.failure})"))
+            page.goto(f"{site}/{name}", wait_until="load")
+            try:  # figures and widgets draw asynchronously after load
+                page.wait_for_function("""() => [...document.querySelectorAll('div.rk-plotly')].every(d => d.data)
+                    && [...document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]')]
+                       .every(v => v.previousElementSibling && v.previousElementSibling.classList.contains('widget-subarea')
+                                   && v.previousElementSibling.children.length)""", timeout=30_000)
+            except Exception: pass  # the checks below say what is missing
+            page.wait_for_timeout(300)
+            res = page.evaluate(_CHECK)
+            page.screenshot(path=str(SHOTS / (name.replace("/", "__")[:-5] + ".png")), full_page=True)
+            page.close()
+            problems = errors + failed + [f"request to outside: {u}" for u in outside[n_out:]]
+            if res["figs_ok"] < res["figs"]: problems.append(f"{res['figs'] - res['figs_ok']} of {res['figs']} plotly figures without data")
+            if res["widgets_ok"] < res["widgets"]: problems.append(f"{res['widgets'] - res['widgets_ok']} of {res['widgets']} widget outputs empty")
+            report[name] = (res, problems)
+            print(f"{name}: {res} {time.time() - t0:.1f}s {'OK' if not problems else problems}")
+            totals["figs"] += res["figs"]; totals["widgets"] += res["widgets"]
+        browser.close()
+    bad = {k: v[1] for k, v in report.items() if v[1]}
+    assert not bad, "pages with problems:\n" + "\n".join(f"{k}: {v}" for k, v in bad.items())
+    assert len(report) >= 3, f"too few pages: {sorted(report)}"
+    # the site has at least one interactive figure and one widget, so those paths are really exercised
+    assert totals["figs"] > 0 and totals["widgets"] > 0, totals
+
+
+def test_search_finds_a_page(site):
+    sync_playwright = _sync_playwright()
+    chromium = _chromium()
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=ARGS, headless=True)
+        page = browser.new_page()
+        page.goto(f"{site}/search.html?q=anatomy", wait_until="load")
+        page.wait_for_selector("#search-results ul.search li", timeout=30_000)
+        hits = page.eval_on_selector_all("#search-results ul.search li a", "els => els.map(e => e.getAttribute('href'))")
+        browser.close()
+    assert any(h.startswith("models.html") for h in hits), hits
