@@ -174,7 +174,13 @@ def write_sources(nbs: Path, files: list[Path], processed: dict[Path, dict], sit
         if b is None: index_nb = (name, nb); continue
         bands.setdefault(b, []).append(name)
         keep.add(name + ".ipynb"); _write_if_changed(SRC / (name + ".ipynb"), json.dumps(nb, indent=1, ensure_ascii=False))
-    with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as ex: api = ex.submit(nbproc.api_worker, str(ROOT), site_url).result()
+    api_cache, key = PROC / "api.json", _code_hash() + site_url
+    cached = json.loads(api_cache.read_text(encoding="utf-8")) if api_cache.exists() else {}
+    if cached.get("key") == key: api = cached["pages"]
+    else:  # in a fresh process: importing every module must not leak into this one
+        with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as ex:
+            api = ex.submit(nbproc.api_worker, str(ROOT), site_url).result()
+        api_cache.write_text(json.dumps({"key": key, "pages": api}), encoding="utf-8")
     for name, text in api.items():
         keep.add(name + ".md"); _write_if_changed(SRC / (name + ".md"), text)
     order = [b for *_, b in BANDS if b in bands] + [b for b in bands if b not in [x for *_, x in BANDS]]

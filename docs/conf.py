@@ -51,6 +51,7 @@ html_theme_options = {
     "home_page_in_toc": True,
     "show_toc_level": 2,
     "navigation_with_keys": False,
+    "navbar_start": [], "navbar_center": [], "navbar_end": [], "navbar_persistent": [],  # the sidebar has them
 }
 
 
