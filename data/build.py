@@ -22,14 +22,14 @@ import polars as pl
 
 HERE = Path(__file__).resolve().parent
 SEED = 20260101
-PACKAGES = ["wordnet-base", "dict-freedict-eng-deu", "dict-freedict-eng-fra", "dict-freedict-eng-spa",
-            "python3.11-doc", "fortunes-min"]
+FREEDICT_LANGS = {"de": "deu", "es": "spa", "fr": "fra"}
+PACKAGES = ["wordnet-base", "python3.11-doc", "fortunes-min", "fortunes",
+            *[f"dict-freedict-{a}-{b}" for c in FREEDICT_LANGS.values() for a, b in (("eng", c), (c, "eng"))]]
 WORDNET = Path("/usr/share/wordnet")
 LEXNAMES_MAN = Path("/usr/share/man/man5/lexnames.5WN.gz")
 DICTD = Path("/usr/share/dictd")
 PYDOC = Path("/usr/share/doc/python3.11/html")
 FORTUNES = Path("/usr/share/games/fortunes")
-FREEDICT_LANGS = {"de": "deu", "fr": "fra", "es": "spa"}
 
 # ---------------------------------------------------------------------------------------------------------------
 # Debian packages
@@ -201,6 +201,249 @@ def build_retrieval(syn: dict[str, dict], names: dict[str, str]):
             "wordnet_retrieval_qrels": qrels}
 
 # ---------------------------------------------------------------------------------------------------------------
+# 2. WordNet geometry: lemmas with their lexicographer file (45 classes) and depth
+
+GEOMETRY_PER_CLASS = 400
+
+def build_geometry(syn: dict[str, dict], names: dict[str, str]) -> dict[str, pl.DataFrame]:
+    rng = random.Random(SEED + 2)
+    dep = depths(syn)
+    by_lex = defaultdict(list)
+    for sid in sorted(syn): by_lex[syn[sid]["lexname"]].append(sid)
+    rows = []
+    for lex in sorted(by_lex):
+        sids = by_lex[lex]
+        pick = sorted(rng.sample(sids, min(GEOMETRY_PER_CLASS, len(sids))))
+        for sid in pick:
+            s = syn[sid]
+            rows.append(dict(lemma=lemma_text(s["words"][0]), synset=names[sid], pos=s["pos"], lexname=lex,
+                             depth=dep.get(sid), n_lemmas=len(doc_keys(s)), gloss=s["definition"]))
+    df = pl.DataFrame(rows, schema={"lemma": pl.String, "synset": pl.String, "pos": pl.String, "lexname": pl.String,
+                                    "depth": pl.Int32, "n_lemmas": pl.Int32, "gloss": pl.String})
+    return {"wordnet_geometry": df}
+
+# ---------------------------------------------------------------------------------------------------------------
+# 3. Antonym / contrast pairs with paired prompts
+
+CONTRAST_TEMPLATES = {
+    "a": ["It was {}.", "I would call it {}.", "Everyone agreed that it was {}.", "In the end, it turned out {}.",
+          "To be honest, it seemed {}."],
+    "n": ["The story is about {}.", "They talked about {} all evening.", "The key word here is {}.",
+          "Her essay was on {}."],
+    "v": ["They decided to {}.", "It is time to {}.", "She wanted to {}.", "We had no choice but to {}."],
+    "r": ["She did it {}.", "He answered {}.", "They moved {}.", "It happened {}."],
+}
+POS_ORDER = {"a": 0, "s": 0, "n": 1, "v": 2, "r": 3}
+
+def lemma_counts() -> Counter:
+    "How often each lemma was sense-tagged in the semantic concordance (cntlist.rev), summed over its senses."
+    c = Counter()
+    for line in open(WORDNET / "cntlist.rev", encoding="utf-8"):
+        key, _, cnt = line.split()
+        c[key.split("%")[0].lower()] += int(cnt)
+    return c
+
+def build_contrast(syn: dict[str, dict], names: dict[str, str]) -> dict[str, pl.DataFrame]:
+    freq = lemma_counts()
+    pairs = {}
+    for sid in sorted(syn):
+        s = syn[sid]
+        for sym, tid, src, tgt in s["ptrs"]:
+            if sym != "!" or not src or not tgt: continue
+            a, b = (sid, s["words"][src - 1]), (tid, syn[tid]["words"][tgt - 1])
+            if lemma_key(a[1]) == lemma_key(b[1]): continue  # WordNet has a few self-antonyms (kern/kern)
+            pairs.setdefault(tuple(sorted([a, b])), None)
+    rows = []
+    for (a, b) in sorted(pairs):
+        fa, fb = freq[lemma_key(a[1])], freq[lemma_key(b[1])]
+        # the more frequent (usually the unmarked) word first, ties alphabetical
+        if (fb, lemma_key(a[1])) > (fa, lemma_key(b[1])): a, b, fa, fb = b, a, fb, fa
+        pos = "a" if syn[a[0]]["pos"] in "as" else syn[a[0]]["pos"]
+        w, x = lemma_text(a[1]), lemma_text(b[1])
+        h = int(hashlib.sha256(f"{a[0]}|{b[0]}|{w}|{x}".encode()).hexdigest(), 16)
+        tmpls = CONTRAST_TEMPLATES[pos]
+        t = tmpls[h % len(tmpls)]
+        rows.append(dict(word=w, antonym=x, pos=pos, synset=names[a[0]], antonym_synset=names[b[0]],
+                         count=min(fa, fb), template=t, prompt=t.format(w), prompt_antonym=t.format(x)))
+    df = pl.DataFrame(rows, schema={"word": pl.String, "antonym": pl.String, "pos": pl.String, "synset": pl.String,
+                                    "antonym_synset": pl.String, "count": pl.Int32, "template": pl.String,
+                                    "prompt": pl.String, "prompt_antonym": pl.String})
+    df = (df.with_columns(_r=pl.col("pos").replace_strict(POS_ORDER, return_dtype=pl.Int8))
+            .sort(["_r", "count", "word", "antonym"], descending=[False, True, False, False]).drop("_r"))
+    return {"contrast_pairs": df}
+
+# ---------------------------------------------------------------------------------------------------------------
+# 4. Cross-lingual word pairs from FreeDict (dictd format: .index + .dict.dz), kept when both directions agree
+
+B64 = {c: i for i, c in enumerate("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")}
+
+def b64_int(s: str) -> int:
+    n = 0
+    for c in s: n = n * 64 + B64[c]
+    return n
+
+def dictd_entries(stem: str):
+    "(headword, entry text) for every entry of a dictd dictionary, in index order (headword as the entry spells it)."
+    data = gzip.open(DICTD / f"{stem}.dict.dz").read()
+    for line in open(DICTD / f"{stem}.index", encoding="utf-8"):
+        key, off, size = line.rstrip("\n").split("\t")
+        if key.startswith("00-database") or key.startswith("00database"): continue
+        text = data[b64_int(off):b64_int(off) + b64_int(size)].decode("utf-8")
+        head = re.split(r"\s+[/<(]", text.split("\n", 1)[0], maxsplit=1)[0].strip()  # the index key is lowercased
+        yield head, text
+
+def entry_translations(text: str, firsts: bool = False) -> list:
+    "The translations in a FreeDict entry (lines after the headword, without examples, notes and references)."
+    out = []
+    for line in text.split("\n")[1:]:
+        st = line.strip()
+        if not st or line.startswith("   ") or st.startswith(("see:", "Note:", "Synonym", '"')): continue
+        st = re.sub(r"^\d+\.\s*", "", st)
+        st = re.sub(r"<[^>]*>|\[[^\]]*\]|\([^)]*\)", " ", st)
+        ts = [t for t in (re.sub(r"\s+", " ", t).strip() for t in st.split(",")) if t]
+        out += [(t, i == 0) for i, t in enumerate(ts)]  # with: is it the first translation of its sense line?
+    return out if firsts else [t for t, _ in out]
+
+EN_WORD = re.compile(r"^[a-z]+(?:-[a-z]+)?$")
+XX_WORD = re.compile(r"^[^\W\d_]+(?:-[^\W\d_]+)?$")
+
+def entry_weight(text: str) -> int:
+    "How central an entry is: 1 + its example sentences + its cross-references (main senses carry the most)."
+    ex = sum(1 for l in text.split("\n") if l.startswith("      \""))
+    refs = sum(l.count("{") for l in text.split("\n") if l.strip().startswith(("see:", "Synonym")))
+    return 1 + ex + refs
+
+def build_word_pairs(syn: dict[str, dict]) -> dict[str, pl.DataFrame]:
+    english = {lemma_key(w) for s in syn.values() for w in s["words"]}  # WordNet lemmas: base forms only
+    rows = []
+    for lang, code in sorted(FREEDICT_LANGS.items()):
+        fwd = defaultdict(Counter); back = defaultdict(Counter); order = defaultdict(dict)
+        for head, text in dictd_entries(f"freedict-eng-{code}"):
+            if not EN_WORD.match(head) or head not in english: continue
+            w = entry_weight(text)
+            for t, first in entry_translations(text, firsts=True):
+                if XX_WORD.match(t):
+                    fwd[head][t] += w * (2 if first else 1); order[head].setdefault(t, len(order[head]))
+        for head, text in dictd_entries(f"freedict-{code}-eng"):
+            w = entry_weight(text)
+            for t, first in entry_translations(text, firsts=True): back[head.lower()][t.lower()] += w * (2 if first else 1)
+        for en in sorted(fwd):
+            ok = [t for t in fwd[en] if back[t.lower()][en] > 0]
+            # most central first: entries listing the pair in both directions, weighted by their examples and
+            # cross-references, doubled where the word leads its sense line; ties keep dictionary order
+            ok.sort(key=lambda t: (-(fwd[en][t] + back[t.lower()][en]), order[en][t]))
+            rows += [dict(lang=lang, en=en, translation=t, rank=i) for i, t in enumerate(ok)]
+    df = pl.DataFrame(rows, schema={"lang": pl.String, "en": pl.String, "translation": pl.String, "rank": pl.Int32})
+    return {"word_pairs": df}
+
+# ---------------------------------------------------------------------------------------------------------------
+# 5. LM text corpora by domain: calibration and held-out evaluation chunks
+
+CHUNKS = {"calibration": 400, "eval": 100}  # chunks per domain and split
+CHUNK_MIN, CHUNK_MAX = 1000, 2000  # characters per chunk
+EVAL_SHARE = 0.2  # share of documents (pages, fortune groups, gloss groups) held out for evaluation
+FORTUNE_FILES = ["art", "computers", "cookie", "definitions", "education", "food", "fortunes", "goedel", "humorists",
+                 "kids", "law", "linux", "literature", "love", "magic", "medicine", "miscellaneous", "news",
+                 "paradoxum", "people", "pets", "platitudes", "riddles", "science", "songs-poems", "sports",
+                 "startrek", "tao", "wisdom", "work", "zippy"]
+PYDOC_SECTIONS = ["faq", "howto", "library", "reference", "tutorial", "using"]
+
+class DocText(HTMLParser):
+    "Text of the main part of a Sphinx page (div role=main), paragraphs separated by blank lines."
+    BLOCK = {"p", "div", "section", "h1", "h2", "h3", "h4", "h5", "h6", "li", "dt", "dd", "pre", "tr", "table",
+             "blockquote", "br", "dl", "ul", "ol", "figure", "caption"}
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.depth = 0; self.skip = 0; self.pre = 0; self.parts = []
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if self.depth:
+            if tag in ("div", "section"): self.depth += 1
+            if self.skip or tag in ("script", "style") or "headerlink" in (a.get("class") or ""): self.skip += 1
+            if tag == "pre": self.pre += 1
+            if tag in self.BLOCK: self.parts.append("\n\n")
+        elif tag == "div" and a.get("role") == "main": self.depth = 1
+    def handle_endtag(self, tag):
+        if not self.depth: return
+        if self.skip and tag in ("a", "script", "style", "span"): self.skip -= 1
+        if tag == "pre": self.pre -= 1
+        if tag in self.BLOCK: self.parts.append("\n\n")
+        if tag in ("div", "section"): self.depth -= 1
+    def handle_data(self, data):
+        if self.depth and not self.skip: self.parts.append(data if self.pre else re.sub(r"\s+", " ", data))
+    def text(self) -> str:
+        t = "".join(self.parts).replace("\u00b6", "")
+        paras = [p.strip("\n") for p in re.split(r"\n\s*\n", t)]
+        return "\n\n".join(p.rstrip() for p in paras if p.strip())
+
+def pack(paragraphs: list[str]) -> list[str]:
+    "Pack paragraphs into chunks of CHUNK_MIN..CHUNK_MAX characters (long paragraphs split at line/sentence ends)."
+    pieces = []
+    for p in paragraphs:
+        while len(p) > CHUNK_MAX:
+            cut = max(p.rfind("\n", 0, CHUNK_MAX), p.rfind(". ", 0, CHUNK_MAX) + 1)
+            if cut < CHUNK_MIN // 2: cut = p.rfind(" ", 0, CHUNK_MAX)
+            if cut <= 0: cut = CHUNK_MAX
+            pieces.append(p[:cut].strip()); p = p[cut:].strip()
+        if p: pieces.append(p)
+    chunks, cur = [], ""
+    for p in pieces:
+        if cur and len(cur) + 2 + len(p) > CHUNK_MAX: chunks.append(cur); cur = ""
+        cur = f"{cur}\n\n{p}" if cur else p
+        if len(cur) >= CHUNK_MIN: chunks.append(cur); cur = ""
+    if len(cur) >= CHUNK_MIN // 2: chunks.append(cur)
+    return chunks
+
+def python_docs_documents() -> list[tuple[str, list[str]]]:
+    docs = []
+    for sec in PYDOC_SECTIONS:
+        for f in sorted((PYDOC / sec).rglob("*.html")):
+            parser = DocText(); parser.feed(f.read_text(encoding="utf-8")); parser.close()
+            paras = parser.text().split("\n\n")
+            docs.append((str(f.relative_to(PYDOC)), paras))
+    return docs
+
+def fortune_documents() -> list[tuple[str, list[str]]]:
+    docs = []
+    for name in FORTUNE_FILES:
+        raw = (FORTUNES / name).read_bytes().decode("utf-8", errors="replace")
+        items = [t.strip("\n") for t in re.split(r"^%\s*$", raw, flags=re.M)]
+        items = [t for t in items if t.strip()]
+        for i in range(0, len(items), 20):  # groups of 20 consecutive fortunes are the units of the split
+            docs.append((f"{name}:{i // 20}", items[i:i + 20]))
+    return docs
+
+def gloss_documents(syn: dict[str, dict]) -> list[tuple[str, list[str]]]:
+    by_lex = defaultdict(list)
+    for sid in sorted(syn):
+        s = syn[sid]
+        by_lex[s["lexname"]].append(f"{', '.join(lemma_text(w) for w in s['words'])}: {s['gloss']}")
+    docs = []
+    for lex in sorted(by_lex):
+        lines = by_lex[lex]
+        for i in range(0, len(lines), 50):  # groups of 50 consecutive synsets of a lexicographer file
+            docs.append((f"{lex}:{i // 50}", ["\n".join(lines[i:i + 50])]))
+    return docs
+
+def build_corpus(syn: dict[str, dict]) -> dict[str, pl.DataFrame]:
+    rows = []
+    for k, (domain, docs) in enumerate([("python-docs", python_docs_documents()), ("fortunes", fortune_documents()),
+                                        ("wordnet-glosses", gloss_documents(syn))]):
+        rng = random.Random(SEED + 10 + k)
+        order = list(range(len(docs))); rng.shuffle(order)
+        n_eval = round(EVAL_SHARE * len(docs))
+        split_of = {i: ("eval" if j < n_eval else "calibration") for j, i in enumerate(order)}
+        for split, n in CHUNKS.items():
+            chunks = [(src, j, c) for i, (src, paras) in enumerate(docs) if split_of[i] == split
+                      for j, c in enumerate(pack(paras))]
+            assert len(chunks) >= n, f"{domain}/{split}: only {len(chunks)} chunks for {n}"
+            for src, j, c in sorted(rng.sample(chunks, n)):
+                rows.append(dict(domain=domain, split=split, chunk_id=f"{domain}/{src}/{j}", source=src, text=c))
+    df = pl.DataFrame(rows, schema={"domain": pl.String, "split": pl.String, "chunk_id": pl.String,
+                                    "source": pl.String, "text": pl.String})
+    return {"lm_corpus": df}
+
+# ---------------------------------------------------------------------------------------------------------------
 # writing and checking
 
 def write_parquet(df: pl.DataFrame, path: Path) -> None:
@@ -215,6 +458,10 @@ def build_all(out: Path, versions: dict[str, str]) -> dict:
     syn = read_wordnet()
     names = synset_names(syn)
     frames.update(build_retrieval(syn, names))
+    frames.update(build_geometry(syn, names))
+    frames.update(build_contrast(syn, names))
+    frames.update(build_word_pairs(syn))
+    frames.update(build_corpus(syn))
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
