@@ -259,20 +259,21 @@ def rand1_lh_grad(scores: Tensor, pos_mask: Tensor, tau: float = 0.05, reduction
     allowed = ~pos_mask | keep
     return reduce_grad((_masked_softmax(scores / tau, allowed) - keep.to(scores.dtype)) / tau, reduction)
 
-# %% ../../nbs/10_losses.contrastive.ipynb #0c42b867
+# %% ../../nbs/10_losses.contrastive.ipynb #6b5c7dd0
 def grad_allocation(scores: Tensor, # one query's scores [N]
                     pos_mask: Tensor, # its positives [N]
                     taus: list[float], # temperatures to sweep
                     losses: tuple[str, ...] = ("joint_lh", "sum_marg_lh", "lse_pair"), # names in `LOSSES`
+                    per_logit: bool = True, # −τ·∂L/∂s (mass moved per candidate) rather than the raw −∂L/∂s
                    ):
-    "A polars table of −∂L/∂s per loss, temperature and candidate for one query."
+    "A polars table of the descent push (−τ∂L/∂s or −∂L/∂s) per loss, temperature and candidate for one query."
     import polars as pl
     check_tensor(scores, "scores", ndim=1, dtype="float")
     rows = []
     for name in losses:
         fn = LOSSES[name]
         for tau in taus:
-            g = -score_grad(fn, scores[None], pos_mask[None], tau=float(tau))[0]
+            g = -score_grad(fn, scores[None], pos_mask[None], tau=float(tau))[0] * (float(tau) if per_logit else 1.0)
             rows += [{"loss": name, "tau": float(tau), "candidate": j, "positive": bool(pos_mask[j]),
                       "score": float(scores[j]), "push": float(g[j])} for j in range(scores.shape[0])]
     return pl.DataFrame(rows)
@@ -281,12 +282,13 @@ def grad_allocation_figure(scores: Tensor, # one query's scores [N]
                            pos_mask: Tensor, # its positives [N]
                            taus: list[float] | None = None, # temperatures (default: 12 log-spaced from 0.02 to 2)
                            losses: tuple[str, ...] = ("joint_lh", "sum_marg_lh", "lse_pair"), # names in `LOSSES`
+                           per_logit: bool = True, # plot −τ·∂L/∂s (mass) rather than −∂L/∂s
                           ):
-    "A plotly figure: −∂L/∂s of each candidate against τ, one panel per loss."
+    "A plotly figure: the descent push on each candidate against τ, one panel per loss."
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
     taus = [float(t) for t in torch.logspace(-1.7, 0.3, 12)] if taus is None else taus
-    df = grad_allocation(scores, pos_mask, taus, losses)
+    df = grad_allocation(scores, pos_mask, taus, losses, per_logit)
     fig = make_subplots(rows=1, cols=len(losses), subplot_titles=list(losses), shared_yaxes=False)
     palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"]
     for c, name in enumerate(losses, 1):
@@ -297,6 +299,6 @@ def grad_allocation_figure(scores: Tensor, # one query's scores [N]
                                      name=f"{'pos' if pos else 'neg'} {j} (s={float(scores[j]):.2f})", legendgroup=str(j),
                                      showlegend=c == 1, line=dict(color=palette[j % len(palette)], dash="solid" if pos else "dash")), row=1, col=c)
         fig.update_xaxes(type="log", title_text="τ", row=1, col=c)
-    fig.update_yaxes(title_text="−∂L/∂s (descent push)", row=1, col=1)
+    fig.update_yaxes(title_text="−τ·∂L/∂s (mass gained)" if per_logit else "−∂L/∂s (descent push)", row=1, col=1)
     fig.update_layout(height=380, width=1000, title="How each multi-positive objective allocates gradient across one query's candidates")
     return fig
