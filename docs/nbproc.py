@@ -311,9 +311,29 @@ def localise_links(text: str, site_url: str, prefix: str) -> str:
     return pat.sub(sub, text)
 
 
+STANDARD_WIDGETS = ("@jupyter-widgets/base", "@jupyter-widgets/controls", "@jupyter-widgets/output")
+
+
+def renderable_widgets(metadata: dict) -> tuple[set, dict]:
+    """The widget models the site's standalone renderer can draw (the standard ones, and containers holding only
+    those), and the notebook metadata with the others removed: a third-party widget module would be fetched
+    from a CDN, so its views are left out rather than left broken."""
+    ws = (metadata.get("widgets") or {}).get(WIDGET_STATE) or {}
+    state = dict(ws.get("state") or {})
+    bad = {k for k, v in state.items() if v.get("model_module") not in STANDARD_WIDGETS}
+    while True:
+        more = {k for k, v in state.items() if k not in bad and any(f"IPY_MODEL_{b}" in json.dumps(v) for b in bad)}
+        if not more: break
+        bad |= more
+    if not bad: return set(state), metadata
+    keep = {k: v for k, v in state.items() if k not in bad}
+    return set(keep), {**metadata, "widgets": {**metadata["widgets"], WIDGET_STATE: {**ws, "state": keep}}}
+
+
 def adapt_for_myst(nb: dict, site_url: str = "", depth: int = 0) -> dict:
     "Turn an nbdev-processed notebook (Quarto conventions) into one MyST-NB renders the same way."
-    widget_ids = set(((nb.get("metadata", {}).get("widgets") or {}).get(WIDGET_STATE) or {}).get("state", {}))
+    widget_ids, metadata = renderable_widgets(nb.get("metadata", {}))
+    nb = {**nb, "metadata": metadata}
     prefix = "../" * depth
     cells = []
     for c in nb["cells"]:

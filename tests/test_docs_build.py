@@ -69,6 +69,15 @@ def test_widget_views_kept_only_with_saved_state():
     assert nbproc.adapt_output(view, set()) is None
 
 
+def test_third_party_widgets_left_out():
+    st = {"a": {"model_module": "@jupyter-widgets/controls", "state": {}},
+          "b": {"model_module": "anywidget", "state": {}},
+          "c": {"model_module": "@jupyter-widgets/controls", "state": {"children": ["IPY_MODEL_b"]}}}
+    ids, md = nbproc.renderable_widgets({"widgets": {nbproc.WIDGET_STATE: {"state": st, "version_major": 2}}})
+    assert ids == {"a"} and set(md["widgets"][nbproc.WIDGET_STATE]["state"]) == {"a"}
+    assert nbproc.renderable_widgets({"kernelspec": {}}) == (set(), {"kernelspec": {}})
+
+
 def test_localise_links():
     s = "see [`check`](https://h.io/rk/core.html#check) and [x](https://other.io/a.html)"
     out = nbproc.localise_links(s, "https://h.io/rk", "../")
