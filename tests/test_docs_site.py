@@ -131,3 +131,22 @@ def test_search_finds_a_page(site):
         hits = page.eval_on_selector_all("#search-results ul.search li a", "els => els.map(e => e.getAttribute('href'))")
         browser.close()
     assert any(h.startswith("models.html") for h in hits), hits
+
+
+def test_widgets_are_live_without_a_kernel(site):
+    "The jslink'd slider on the docs-build page moves its linked number in the browser: widgets run, not pictures."
+    sync_playwright = _sync_playwright()
+    chromium = _chromium()
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=ARGS, headless=True)
+        page = browser.new_page()
+        page.goto(f"{site}/docs.html", wait_until="load")
+        page.wait_for_selector(".widget-hbox input[type=number]", timeout=30_000)
+        box = [h for h in page.query_selector_all(".widget-hbox") if h.query_selector("input[type=number]")][0]
+        before = float(box.query_selector("input[type=number]").input_value())
+        box.query_selector(".noUi-handle").focus()
+        for _ in range(5): page.keyboard.press("ArrowRight")
+        page.wait_for_timeout(300)
+        after = float(box.query_selector("input[type=number]").input_value())
+        browser.close()
+    assert after == pytest.approx(before + 0.5), (before, after)
