@@ -184,7 +184,7 @@ def write_sources(nbs: Path, files: list[Path], processed: dict[Path, dict], sit
     for name, text in api.items():
         keep.add(name + ".md"); _write_if_changed(SRC / (name + ".md"), text)
     order = [b for *_, b in BANDS if b in bands] + [b for b in bands if b not in [x for *_, x in BANDS]]
-    tocs = "\n".join(_toctree(b, bands[b]) for b in order) + _toctree("API reference", sorted(api))
+    tocs = "\n".join(_toctree(b, bands[b]) for b in order) + (_toctree("API reference", sorted(api)) if api else "")
     if index_nb is None:
         index = {"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
         index["cells"].append({"cell_type": "markdown", "id": "rk-title", "metadata": {}, "source": f"# {settings().get('title', 'docs')}\n"})
