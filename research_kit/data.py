@@ -121,7 +121,7 @@ def wordnet_retrieval(split: str, # "train", "dev" or "test" (disjoint by synset
     return RetrievalSet(split, pick(read_table("wordnet_retrieval_queries", _Q)),
                         pick(read_table("wordnet_retrieval_corpus", _C)), pick(read_table("wordnet_retrieval_qrels", _R)))
 
-# %% ../nbs/02_data.ipynb #257648bd
+# %% ../nbs/02_data.ipynb #56b12f9e
 _G = {"lemma": pl.String, "synset": pl.String, "pos": pl.String, "lexname": pl.String, "depth": pl.Int32,
       "n_lemmas": pl.Int32, "gloss": pl.String}
 
@@ -132,7 +132,7 @@ def wordnet_geometry(pos: str | None = None, # keep one part of speech ("n", "v"
     if pos is not None: df = df.filter(pl.col("pos") == check_choice(pos, ["n", "v", "a", "s", "r"], "pos"))
     return df
 
-# %% ../nbs/02_data.ipynb #7806a029
+# %% ../nbs/02_data.ipynb #519f81bd
 _P = {"word": pl.String, "antonym": pl.String, "pos": pl.String, "synset": pl.String, "antonym_synset": pl.String,
       "count": pl.Int32, "template": pl.String, "prompt": pl.String, "prompt_antonym": pl.String}
 
@@ -145,7 +145,7 @@ def contrast_pairs(pos: str | None = None, # keep one part of speech ("a", "n", 
     if pos is not None: df = df.filter(pl.col("pos") == check_choice(pos, ["a", "n", "v", "r"], "pos"))
     return df.filter(pl.col("count") >= min_count)
 
-# %% ../nbs/02_data.ipynb #986462a2
+# %% ../nbs/02_data.ipynb #9f472a32
 _W = {"lang": pl.String, "en": pl.String, "translation": pl.String, "rank": pl.Int32}
 WORD_PAIR_LANGS = {"de": "German", "es": "Spanish", "fr": "French"}
 
@@ -157,7 +157,7 @@ def word_pairs(lang: str = "de", # "de" (English-German), "fr" (English-French) 
     df = read_table("word_pairs", _W).filter(pl.col("lang") == lang).drop("lang")
     return df.filter(pl.col("rank") == 0) if best_only else df
 
-# %% ../nbs/02_data.ipynb #58684a64
+# %% ../nbs/02_data.ipynb #5a0aeb36
 _L = {"domain": pl.String, "split": pl.String, "chunk_id": pl.String, "source": pl.String, "text": pl.String}
 CORPUS_DOMAINS = ("python-docs", "fortunes", "wordnet-glosses")
 CORPUS_SPLITS = ("calibration", "eval")
@@ -178,7 +178,7 @@ def corpus(domain: str = "mixed", # "python-docs", "fortunes", "wordnet-glosses"
     else: df = df.filter(pl.col("domain") == domain)
     return df if n is None else df.head(n)
 
-# %% ../nbs/02_data.ipynb #86088a15
+# %% ../nbs/02_data.ipynb #2575a190
 WORDNET_LICENCE = "WordNet 3.0 licence (Princeton University; permissive, notice required)"
 DATASETS = {  # name -> (loader, files, Debian source packages, licence, what it is)
     "wordnet_retrieval": ("wordnet_retrieval(split)", ("wordnet_retrieval_queries", "wordnet_retrieval_corpus", "wordnet_retrieval_qrels"),
@@ -201,8 +201,9 @@ def datasets() -> pl.DataFrame:
     for name, (loader, stems, source, licence, what) in DATASETS.items():
         meta = [files.get(f"{s}.parquet") for s in stems]
         rows.append(dict(name=name, loader=loader,
-                         rows=sum(m["rows"] for m in meta) if all(meta) else None,
+                         rows=meta[0]["rows"] if meta[0] else None,  # rows of the main table (queries for retrieval)
                          bytes=sum(m["bytes"] for m in meta) if all(meta) else None,
-                         files=", ".join(f"{s}.parquet" for s in stems), source=source, licence=licence, description=what))
+                         files=", ".join(f"{s}.parquet ({m['rows'] if m else '?'} rows)" for s, m in zip(stems, meta)),
+                         source=source, licence=licence, description=what))
     return pl.DataFrame(rows, schema={"name": pl.String, "loader": pl.String, "rows": pl.Int64, "bytes": pl.Int64,
                                       "files": pl.String, "source": pl.String, "licence": pl.String, "description": pl.String})
