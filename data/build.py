@@ -374,6 +374,7 @@ class DocText(HTMLParser):
     def text(self) -> str:
         t = "".join(self.parts).replace("\u00b6", "")
         paras = [p.strip("\n") for p in re.split(r"\n\s*\n", t)]
+        paras = [p[1:] if re.match(r"^ \S", p) else p for p in paras]  # a space left over from inline markup
         return "\n\n".join(p.rstrip() for p in paras if p.strip())
 
 def pack(paragraphs: list[str]) -> list[str]:
