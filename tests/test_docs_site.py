@@ -5,7 +5,7 @@ Chromium driven by Playwright (never `playwright install`), and checks: no conso
 loopback, every plotly figure has data, every widget output rendered something. A full-page screenshot per page
 goes to `_artifacts/docs_screens/`. Set RK_DOCS_PREBUILT=1 to test the `_docs/` already built.
 """
-import functools, http.server, os, shutil, subprocess, sys, threading, time
+import contextlib, functools, http.server, os, shutil, subprocess, sys, threading, time
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -41,6 +41,16 @@ def _sync_playwright():
     return sync_playwright
 
 
+@contextlib.contextmanager
+def _browser():
+    "A headless Debian Chromium driven by Playwright (never a browser of Playwright's own); closed on exit."
+    sync_playwright, chromium = _sync_playwright(), _chromium()
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=ARGS, headless=True)
+        try: yield browser
+        finally: browser.close()
+
+
 @pytest.fixture(scope="module")
 def site():
     if os.environ.get("RK_DOCS_PREBUILT") != "1":
@@ -74,13 +84,10 @@ _CHECK = """() => {
 
 def test_every_page_in_chromium(site):
     assert (SITE / "_static" / "vendor" / "widgets" / "embed.js").exists() and (SITE / "_static" / "vendor" / "plotly" / "plotly.min.js").exists()
-    sync_playwright = _sync_playwright()
-    chromium = _chromium()
     SHOTS.mkdir(parents=True, exist_ok=True)
     for old in SHOTS.glob("*.png"): old.unlink()
     report, totals = {}, {"figs": 0, "widgets": 0}
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=ARGS, headless=True)
+    with _browser() as browser:
         ctx = browser.new_context(viewport={"width": 1280, "height": 900})
         outside = []
         def route(r):
@@ -112,7 +119,6 @@ def test_every_page_in_chromium(site):
             report[name] = (res, problems)
             print(f"{name}: {res} {time.time() - t0:.1f}s {'OK' if not problems else problems}")
             totals["figs"] += res["figs"]; totals["widgets"] += res["widgets"]
-        browser.close()
     bad = {k: v[1] for k, v in report.items() if v[1]}
     assert not bad, "pages with problems:\n" + "\n".join(f"{k}: {v}" for k, v in bad.items())
     assert len(report) >= 3, f"too few pages: {sorted(report)}"
@@ -121,24 +127,17 @@ def test_every_page_in_chromium(site):
 
 
 def test_search_finds_a_page(site):
-    sync_playwright = _sync_playwright()
-    chromium = _chromium()
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=ARGS, headless=True)
+    with _browser() as browser:
         page = browser.new_page()
         page.goto(f"{site}/search.html?q=anatomy", wait_until="load")
         page.wait_for_selector("#search-results ul.search li", timeout=30_000)
         hits = page.eval_on_selector_all("#search-results ul.search li a", "els => els.map(e => e.getAttribute('href'))")
-        browser.close()
     assert any(h.startswith("models.html") for h in hits), hits
 
 
 def test_widgets_are_live_without_a_kernel(site):
     "The jslink'd slider on the docs-build page moves its linked number in the browser: widgets run, not pictures."
-    sync_playwright = _sync_playwright()
-    chromium = _chromium()
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=ARGS, headless=True)
+    with _browser() as browser:
         page = browser.new_page()
         page.goto(f"{site}/docs.html", wait_until="load")
         page.wait_for_selector(".widget-hbox input[type=number]", timeout=30_000)
@@ -148,5 +147,4 @@ def test_widgets_are_live_without_a_kernel(site):
         for _ in range(5): page.keyboard.press("ArrowRight")
         page.wait_for_timeout(300)
         after = float(box.query_selector("input[type=number]").input_value())
-        browser.close()
     assert after == pytest.approx(before + 0.5), (before, after)
