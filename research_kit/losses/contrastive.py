@@ -4,7 +4,7 @@
 
 # %% ../../nbs/10_losses.contrastive.ipynb #8fe94b45
 from __future__ import annotations
-import functools
+import functools, numbers
 from typing import Any, Callable
 
 import torch
@@ -13,25 +13,31 @@ from torch import Tensor
 
 from ..core import Registry, check, check_choice, check_tensor, describe, said
 
+
 # %% auto #0
-__all__ = ['REDUCTIONS', 'LOSSES', 'GRADIENTS', 'check_scores', 'reduce', 'reduce_grad', 'closed_form', 'has_closed_form',
-           'autograd_grad', 'score_grad', 'info_nce', 'info_nce_grad', 'clip_loss', 'clip_loss_grad', 'joint_lh',
-           'sum_marg_lh', 'lse_pair', 'draw_one_positive', 'rand1_lh', 'joint_lh_grad', 'sum_marg_lh_grad',
+__all__ = ['REDUCTIONS', 'LOSSES', 'GRADIENTS', 'check_scores', 'reduce', 'reduce_grad', 'upcast', 'closed_form',
+           'has_closed_form', 'autograd_grad', 'score_grad', 'info_nce', 'info_nce_grad', 'clip_loss', 'clip_loss_grad',
+           'joint_lh', 'sum_marg_lh', 'lse_pair', 'draw_one_positive', 'rand1_lh', 'joint_lh_grad', 'sum_marg_lh_grad',
            'lse_pair_grad', 'rand1_lh_grad', 'grad_allocation', 'grad_allocation_figure']
 
 # %% ../../nbs/10_losses.contrastive.ipynb #87cda73d
 REDUCTIONS = ("mean", "sum", "none")
 
-def check_scores(scores: Tensor, # query × candidate similarities [B, N]
+def _is_number(x: Any) -> bool:
+    "A real number that is not a bool (Python or numpy scalars alike)."
+    return isinstance(x, numbers.Real) and not isinstance(x, bool)
+
+def check_scores(scores: Tensor, # query × candidate similarities [B, N]; -inf marks a candidate that is not there
                  pos_mask: Tensor, # True where a candidate is a positive of its query [B, N]
                  tau: float | Tensor = 1.0, # temperature: a positive number, or one per query [B]
                  reduction: str = "mean", # "mean", "sum" or "none" over queries
-                 need_negative: bool = True, # every row must hold at least one negative
+                 need_negative: bool = True, # every row must hold at least one (present) negative
                  one_positive: bool = False, # every row must hold exactly one positive
                 ) -> None:
     "Raise a `ValueError` naming the argument unless the inputs of a similarity loss are well formed."
     check_tensor(scores, "scores", ndim=2, dtype="float")
-    top = scores.max() if scores.numel() else scores.new_zeros(())  # one pass: max is NaN if any entry is NaN
+    check(scores.shape[0] >= 1 and scores.shape[1] >= 1, "scores", "at least one query and one candidate", scores)
+    top = scores.max()  # one pass: max is NaN if any entry is NaN
     check(not bool(torch.isnan(top)), "scores", "no NaN entries", said(f"{describe(scores)} with NaN entries"))
     check(not bool(torch.isposinf(top)), "scores", "no +inf entries", said(f"{describe(scores)} with +inf entries"))
     check_tensor(pos_mask, "pos_mask", dtype="bool")
@@ -40,22 +46,26 @@ def check_scores(scores: Tensor, # query × candidate similarities [B, N]
         check(tau.numel() in (1, scores.shape[0]) and tau.ndim <= 1, "tau", f"a number or a tensor of shape [{scores.shape[0]}]", tau)
         check(bool((tau > 0).all()) and bool(torch.isfinite(tau).all()), "tau", "positive finite temperatures", said(f"{describe(tau)} with min {tau.min().item():.4g}"))
     else:
-        check(isinstance(tau, (int, float)) and not isinstance(tau, bool) and 0 < tau < float("inf"), "tau", "a positive number", tau)
+        check(_is_number(tau) and 0 < float(tau) < float("inf"), "tau", "a positive number", tau)
     check_choice(reduction, REDUCTIONS, "reduction")
     n_pos = pos_mask.sum(1)
     bad = (n_pos == 0).nonzero().flatten().tolist()
     check(not bad, "pos_mask", "at least one positive in every row", said(f"rows {bad[:8]} without a positive"))
+    gone = torch.isneginf(scores)
+    bad = (pos_mask & gone).any(1).nonzero().flatten().tolist()
+    check(not bad, "scores", "a finite score at every positive (-inf marks a candidate that is not there; drop it from pos_mask)", said(f"rows {bad[:8]} with a -inf positive"))
     if one_positive:
         bad = (n_pos > 1).nonzero().flatten().tolist()
         check(not bad, "pos_mask", "exactly one positive per row (for several use joint_lh, sum_marg_lh, lse_pair or rand1_lh)", said(f"rows {bad[:8]} with several positives"))
     if need_negative:
-        bad = (n_pos == scores.shape[1]).nonzero().flatten().tolist()
-        check(not bad, "pos_mask", "at least one negative in every row", said(f"rows {bad[:8]} without a negative"))
+        bad = (~(~pos_mask & ~gone).any(1)).nonzero().flatten().tolist()
+        check(not bad, "pos_mask", "at least one negative (with a score above -inf) in every row", said(f"rows {bad[:8]} without a negative"))
 
 def reduce(per_row: Tensor, # one loss per query [B]
-           reduction: str, # "mean", "sum" or "none"
+           reduction: str = "mean", # "mean", "sum" or "none"
           ) -> Tensor:
-    "Reduce per-query losses over the batch."
+    "Reduce per-row losses over the batch, the way every research_kit loss does."
+    check_choice(reduction, REDUCTIONS, "reduction")
     return per_row.mean() if reduction == "mean" else per_row.sum() if reduction == "sum" else per_row
 
 def reduce_grad(g: Tensor, # per-row gradients [B, ...]
@@ -63,6 +73,14 @@ def reduce_grad(g: Tensor, # per-row gradients [B, ...]
                ) -> Tensor:
     "Scale per-row gradients as the reduction does (mean divides by B; sum and none keep them)."
     return g / g.shape[0] if reduction == "mean" else g
+
+def upcast(scores: Tensor, # scores or logits in any float dtype [B, N]
+           tau: float | Tensor = 1.0, # a temperature, or one per row [B]
+          ) -> tuple[Tensor, float | Tensor]:
+    "`scores` in at least float32 (as `F.cross_entropy` computes), and `tau` as a number or a column [B, 1] of that dtype."
+    x = scores.to(torch.promote_types(scores.dtype, torch.float32))
+    return x, (tau.to(x).reshape(-1, 1) if isinstance(tau, Tensor) else float(tau))
+
 
 # %% ../../nbs/10_losses.contrastive.ipynb #9f02d474
 LOSSES = Registry("similarity loss")
@@ -89,6 +107,12 @@ def _unpartial(fn: Callable, kw: dict) -> tuple[Callable, dict]:
     if isinstance(fn, functools.partial): return fn.func, {**fn.keywords, **kw}
     return fn, kw
 
+def _draws(fn: Callable) -> bool:
+    "Whether a loss draws at random (it takes a `generator`)."
+    import inspect
+    try: return "generator" in inspect.signature(fn).parameters
+    except (TypeError, ValueError): return False
+
 def autograd_grad(loss_fn: Callable, # a loss taking tensors as positional inputs
                   *inputs: Any, # its positional inputs; floating-point tensors are differentiated
                   **kw: Any, # keyword arguments passed to the loss
@@ -108,56 +132,68 @@ def score_grad(loss_fn: Callable, # a registered loss, or any loss of tensors
                scores: Tensor, # the first input: scores [B, N] (or logits, or policy log-probs)
                *inputs: Any, # the remaining positional inputs, e.g. pos_mask [B, N]
                method: str = "auto", # "auto" (closed form when registered), "closed" or "autograd"
-               **kw: Any, # keyword arguments of the loss (tau, reduction, ...)
+               **kw: Any, # keyword arguments of the loss (tau, reduction, ...); a loss that draws at random needs `generator`
               ) -> Tensor | tuple[Tensor, ...]:
     "∂L/∂scores (a tuple when the loss has several floating-point inputs), from the closed form when there is one."
     check_choice(method, ("auto", "closed", "autograd"), "method")
     fn, kw2 = _unpartial(loss_fn, kw)
+    check(not _draws(fn) or kw2.get("generator") is not None, "generator",
+          f"a torch.Generator for {getattr(fn, '__name__', 'this loss')}, which draws at random (without one the gradient "
+          "draws other positives than the loss call did; seed the same generator for both)", None)
     if method == "autograd" or (method == "auto" and not has_closed_form(fn)):
         return autograd_grad(fn, scores, *inputs, **kw2)
     check(has_closed_form(fn), "loss_fn", "a loss with a registered closed-form gradient", said(getattr(fn, "__name__", repr(fn))))
     with torch.no_grad(): return GRADIENTS[_key(fn)](scores, *inputs, **kw2)
 
+
 # %% ../../nbs/10_losses.contrastive.ipynb #61d1f7f6
-def info_nce(scores: Tensor, # query × candidate similarities [B, N]
+def info_nce(scores: Tensor, # query × candidate similarities [B, N]; -inf drops a candidate
              pos_mask: Tensor, # exactly one True per row: the positive [B, N]
-             tau: float = 0.05, # temperature; logits are scores / tau (sentence-transformers' scale = 1/tau)
+             tau: float | Tensor = 0.05, # temperature, or one per query [B]; logits are scores / tau (sentence-transformers' scale = 1/tau)
              reduction: str = "mean", # "mean", "sum" or "none" over queries
             ) -> Tensor:
-    "InfoNCE: cross-entropy of each query's positive against all its candidates."
+    "InfoNCE: cross-entropy of each query's positive against all its candidates (computed in float32 at least)."
     check_scores(scores, pos_mask, tau, reduction, one_positive=True)
-    return F.cross_entropy(scores / tau, pos_mask.byte().argmax(1), reduction=reduction)  # fused log-softmax + NLL
+    x, t = upcast(scores, tau)
+    return F.cross_entropy(x / t, pos_mask.byte().argmax(1), reduction=reduction).to(scores.dtype)  # fused log-softmax + NLL
 
 LOSSES.register("info_nce", info_nce, paper="arXiv 1807.03748", summary="cross-entropy of one positive against all candidates of its row")
 
 @closed_form(info_nce)
-def info_nce_grad(scores: Tensor, pos_mask: Tensor, tau: float = 0.05, reduction: str = "mean") -> Tensor:
+def info_nce_grad(scores: Tensor, pos_mask: Tensor, tau: float | Tensor = 0.05, reduction: str = "mean") -> Tensor:
     "Closed-form ∂info_nce/∂scores [B, N]."
     check_scores(scores, pos_mask, tau, reduction, one_positive=True)
-    return reduce_grad((torch.softmax(scores / tau, 1) - pos_mask.to(scores.dtype)) / tau, reduction)
+    x, t = upcast(scores, tau)
+    return reduce_grad((torch.softmax(x / t, 1) - pos_mask.to(x.dtype)) / t, reduction).to(scores.dtype)
+
 
 # %% ../../nbs/10_losses.contrastive.ipynb #d06e1018
 def clip_loss(scores: Tensor, # square similarities of B queries and their B paired candidates [B, B]
               pos_mask: Tensor, # a permutation matrix: one positive per row and per column [B, B]
-              tau: float = 0.05, # temperature
+              tau: float | Tensor = 0.05, # temperature, or one per query [B] (row i of the logits is s_i / tau_i in both directions)
               reduction: str = "mean", # "mean", "sum" or "none" over queries
              ) -> Tensor:
     "Symmetric InfoNCE (CLIP): the mean of the query→candidate and candidate→query losses."
     check_scores(scores, pos_mask, tau, reduction, one_positive=True)
     check(scores.shape[0] == scores.shape[1], "scores", "a square matrix [B, B]", scores)
     check(bool((pos_mask.sum(0) == 1).all()), "pos_mask", "exactly one positive per column too (a permutation)", said(f"column counts {pos_mask.sum(0).tolist()[:8]}"))
-    rows = info_nce(scores, pos_mask, tau, "none")
-    cols = info_nce(scores.T, pos_mask.T, tau, "none")
-    return reduce((rows + cols[pos_mask.float().argmax(1)]) / 2, reduction)
+    x, t = upcast(scores, tau)
+    z, col = x / t, pos_mask.byte().argmax(1)
+    rows = F.cross_entropy(z, col, reduction="none")
+    cols = F.cross_entropy(z.T, pos_mask.byte().argmax(0), reduction="none")
+    return reduce((rows + cols[col]) / 2, reduction).to(scores.dtype)
 
 LOSSES.register("clip_loss", clip_loss, paper="arXiv 2103.00020", summary="symmetric InfoNCE: mean of the row and column directions")
 
 @closed_form(clip_loss)
-def clip_loss_grad(scores: Tensor, pos_mask: Tensor, tau: float = 0.05, reduction: str = "mean") -> Tensor:
+def clip_loss_grad(scores: Tensor, pos_mask: Tensor, tau: float | Tensor = 0.05, reduction: str = "mean") -> Tensor:
     "Closed-form ∂clip_loss/∂scores [B, B]."
-    m = pos_mask.to(scores.dtype)
-    g = ((torch.softmax(scores / tau, 1) - m) + (torch.softmax(scores / tau, 0) - m)) / (2 * tau)
-    return g / scores.shape[0] if reduction == "mean" else g
+    check_scores(scores, pos_mask, tau, reduction, one_positive=True)
+    x, t = upcast(scores, tau)
+    m, z = pos_mask.to(x.dtype), x / t
+    g = ((torch.softmax(z, 1) - m) + (torch.softmax(z, 0) - m)) / (2 * t)
+    return reduce_grad(g, reduction).to(scores.dtype)
+
 
 # %% ../../nbs/10_losses.contrastive.ipynb #9e49bc8d
 def _masked_lse(z: Tensor, keep: Tensor) -> Tensor:
@@ -168,38 +204,40 @@ def _masked_softmax(z: Tensor, keep: Tensor) -> Tensor:
     "Softmax of each row of `z` over the entries where `keep` is True, 0 elsewhere [B, N]."
     return torch.softmax(z.masked_fill(~keep, float("-inf")), 1).masked_fill(~keep, 0.0)
 
-def joint_lh(scores: Tensor, # query × candidate similarities [B, N]
+def joint_lh(scores: Tensor, # query × candidate similarities [B, N]; -inf drops a candidate
              pos_mask: Tensor, # True at every positive of a row [B, N]
-             tau: float = 0.05, # temperature
+             tau: float | Tensor = 0.05, # temperature, or one per query [B]
              reduction: str = "mean", # "mean", "sum" or "none" over queries
              normalize: bool = False, # divide each row by its number of positives (SupCon's L_out)
             ) -> Tensor:
     "JointLH: the sum over positives of each positive's InfoNCE against all candidates."
     check_scores(scores, pos_mask, tau, reduction, need_negative=False)
-    z, k = scores / tau, pos_mask.sum(1).to(scores.dtype)
-    per = k * torch.logsumexp(z, 1) - (z * pos_mask).sum(1)
-    return reduce(per / k if normalize else per, reduction)
+    x, t = upcast(scores, tau)
+    per = -torch.log_softmax(x / t, 1).masked_fill(~pos_mask, 0.0).sum(1)  # Σ_p (lse − z_p): no k·lse − Σz cancellation
+    return reduce(per / pos_mask.sum(1).to(x.dtype) if normalize else per, reduction).to(scores.dtype)
 
-def sum_marg_lh(scores: Tensor, # query × candidate similarities [B, N]
+def sum_marg_lh(scores: Tensor, # query × candidate similarities [B, N]; -inf drops a candidate
                 pos_mask: Tensor, # True at every positive of a row [B, N]
-                tau: float = 0.05, # temperature
+                tau: float | Tensor = 0.05, # temperature, or one per query [B]
                 reduction: str = "mean", # "mean", "sum" or "none" over queries
                ) -> Tensor:
     "SumMargLH: minus the log of the total probability of the positive set."
     check_scores(scores, pos_mask, tau, reduction)
-    z = scores / tau
-    return reduce(torch.logsumexp(z, 1) - _masked_lse(z, pos_mask), reduction)
+    x, t = upcast(scores, tau)
+    z = x / t
+    return reduce(torch.logsumexp(z, 1) - _masked_lse(z, pos_mask), reduction).to(scores.dtype)
 
-def lse_pair(scores: Tensor, # query × candidate similarities [B, N]
+def lse_pair(scores: Tensor, # query × candidate similarities [B, N]; -inf drops a candidate
              pos_mask: Tensor, # True at every positive of a row [B, N]
-             tau: float = 0.05, # temperature
+             tau: float | Tensor = 0.05, # temperature, or one per query [B]
              reduction: str = "mean", # "mean", "sum" or "none" over queries
             ) -> Tensor:
     "LSEPair: log(1 + Σ_p Σ_n exp((s_n − s_p)/τ)), every positive against every negative."
     check_scores(scores, pos_mask, tau, reduction)
-    z = scores / tau
+    x, t = upcast(scores, tau)
+    z = x / t
     a = _masked_lse(z, ~pos_mask) + _masked_lse(-z, pos_mask)
-    return reduce(torch.logaddexp(a, torch.zeros_like(a)), reduction)  # softplus, exact also above F.softplus's threshold of 20
+    return reduce(torch.logaddexp(a, torch.zeros_like(a)), reduction).to(scores.dtype)  # softplus, exact also above F.softplus's threshold of 20
 
 def draw_one_positive(pos_mask: Tensor, # True at every positive of a row [B, N]
                       generator: torch.Generator | None = None, # source of randomness (None: torch's global one)
@@ -208,17 +246,18 @@ def draw_one_positive(pos_mask: Tensor, # True at every positive of a row [B, N]
     idx = torch.multinomial(pos_mask.double(), 1, generator=generator).squeeze(1)
     return F.one_hot(idx, pos_mask.shape[1]).bool()
 
-def rand1_lh(scores: Tensor, # query × candidate similarities [B, N]
+def rand1_lh(scores: Tensor, # query × candidate similarities [B, N]; -inf drops a candidate
              pos_mask: Tensor, # True at every positive of a row [B, N]
-             tau: float = 0.05, # temperature
+             tau: float | Tensor = 0.05, # temperature, or one per query [B]
              reduction: str = "mean", # "mean", "sum" or "none" over queries
              generator: torch.Generator | None = None, # draws the positive kept in each row
             ) -> Tensor:
     "Rand1LH: InfoNCE on one positive drawn per row, the other positives removed from the denominator."
     check_scores(scores, pos_mask, tau, reduction)
     keep = draw_one_positive(pos_mask, generator)
-    z = (scores / tau).masked_fill(pos_mask & ~keep, float("-inf"))
-    return reduce(torch.logsumexp(z, 1) - (z.masked_fill(~keep, 0.0)).sum(1), reduction)
+    x, t = upcast(scores, tau)
+    z = (x / t).masked_fill(pos_mask & ~keep, float("-inf"))
+    return reduce(torch.logsumexp(z, 1) - (z.masked_fill(~keep, 0.0)).sum(1), reduction).to(scores.dtype)
 
 for _n, _f, _s in [("joint_lh", joint_lh, "sum of each positive's InfoNCE: every positive pushed equally"),
                    ("sum_marg_lh", sum_marg_lh, "−log of the probability mass of the positive set"),
@@ -226,38 +265,44 @@ for _n, _f, _s in [("joint_lh", joint_lh, "sum of each positive's InfoNCE: every
                    ("rand1_lh", rand1_lh, "InfoNCE on one positive drawn per row, other positives removed")]:
     LOSSES.register(_n, _f, paper="arXiv 2602.12727", summary=_s)
 
+
 # %% ../../nbs/10_losses.contrastive.ipynb #b44499b2
 @closed_form(joint_lh)
-def joint_lh_grad(scores: Tensor, pos_mask: Tensor, tau: float = 0.05, reduction: str = "mean", normalize: bool = False) -> Tensor:
+def joint_lh_grad(scores: Tensor, pos_mask: Tensor, tau: float | Tensor = 0.05, reduction: str = "mean", normalize: bool = False) -> Tensor:
     "Closed-form ∂joint_lh/∂scores [B, N]."
     check_scores(scores, pos_mask, tau, reduction, need_negative=False)
-    k = pos_mask.sum(1, keepdim=True).to(scores.dtype)
-    g = (k * torch.softmax(scores / tau, 1) - pos_mask.to(scores.dtype)) / tau
-    return reduce_grad(g / k if normalize else g, reduction)
+    x, t = upcast(scores, tau)
+    k = pos_mask.sum(1, keepdim=True).to(x.dtype)
+    g = (k * torch.softmax(x / t, 1) - pos_mask.to(x.dtype)) / t
+    return reduce_grad(g / k if normalize else g, reduction).to(scores.dtype)
 
 @closed_form(sum_marg_lh)
-def sum_marg_lh_grad(scores: Tensor, pos_mask: Tensor, tau: float = 0.05, reduction: str = "mean") -> Tensor:
+def sum_marg_lh_grad(scores: Tensor, pos_mask: Tensor, tau: float | Tensor = 0.05, reduction: str = "mean") -> Tensor:
     "Closed-form ∂sum_marg_lh/∂scores [B, N]."
     check_scores(scores, pos_mask, tau, reduction)
-    z = scores / tau
-    return reduce_grad((torch.softmax(z, 1) - _masked_softmax(z, pos_mask)) / tau, reduction)
+    x, t = upcast(scores, tau)
+    z = x / t
+    return reduce_grad((torch.softmax(z, 1) - _masked_softmax(z, pos_mask)) / t, reduction).to(scores.dtype)
 
 @closed_form(lse_pair)
-def lse_pair_grad(scores: Tensor, pos_mask: Tensor, tau: float = 0.05, reduction: str = "mean") -> Tensor:
+def lse_pair_grad(scores: Tensor, pos_mask: Tensor, tau: float | Tensor = 0.05, reduction: str = "mean") -> Tensor:
     "Closed-form ∂lse_pair/∂scores [B, N]."
     check_scores(scores, pos_mask, tau, reduction)
-    z = scores / tau
+    x, t = upcast(scores, tau)
+    z = x / t
     sig = torch.sigmoid(_masked_lse(z, ~pos_mask) + _masked_lse(-z, pos_mask)).unsqueeze(1)
-    g = sig * (_masked_softmax(z, ~pos_mask) - _masked_softmax(-z, pos_mask)) / tau
-    return reduce_grad(g, reduction)
+    g = sig * (_masked_softmax(z, ~pos_mask) - _masked_softmax(-z, pos_mask)) / t
+    return reduce_grad(g, reduction).to(scores.dtype)
 
 @closed_form(rand1_lh)
-def rand1_lh_grad(scores: Tensor, pos_mask: Tensor, tau: float = 0.05, reduction: str = "mean", generator: torch.Generator | None = None) -> Tensor:
+def rand1_lh_grad(scores: Tensor, pos_mask: Tensor, tau: float | Tensor = 0.05, reduction: str = "mean", generator: torch.Generator | None = None) -> Tensor:
     "Closed-form ∂rand1_lh/∂scores [B, N] (draws the same positives as `rand1_lh` from the same generator state)."
     check_scores(scores, pos_mask, tau, reduction)
     keep = draw_one_positive(pos_mask, generator)
+    x, t = upcast(scores, tau)
     allowed = ~pos_mask | keep
-    return reduce_grad((_masked_softmax(scores / tau, allowed) - keep.to(scores.dtype)) / tau, reduction)
+    return reduce_grad((_masked_softmax(x / t, allowed) - keep.to(x.dtype)) / t, reduction).to(scores.dtype)
+
 
 # %% ../../nbs/10_losses.contrastive.ipynb #6b5c7dd0
 def grad_allocation(scores: Tensor, # one query's scores [N]

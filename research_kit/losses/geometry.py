@@ -12,22 +12,14 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..core import check, check_choice, check_tensor, describe, said
+from .contrastive import REDUCTIONS, reduce
 
 # %% auto #0
-__all__ = ['reduce', 'takes', 'EmbeddingLoss', 'embedding_loss', 'shrink', 'Matryoshka', 'kl_distill', 'margin_mse',
-           'contextual_loss', 'trg_local_loss', 'trg_global_loss', 'trg_loss', 'align_loss', 'uniform_loss',
-           'lambda_orthogonality', 'cocoa_inputs', 'cocoa_loss']
+__all__ = ['takes', 'EmbeddingLoss', 'embedding_loss', 'shrink', 'Matryoshka', 'kl_distill', 'margin_mse', 'contextual_loss',
+           'trg_local_loss', 'trg_global_loss', 'trg_loss', 'align_loss', 'uniform_loss', 'lambda_orthogonality',
+           'cocoa_inputs', 'cocoa_loss']
 
 # %% ../../nbs/13_losses.geometry.ipynb #cb3d7ab9
-_REDUCTIONS = ("mean", "sum", "none")
-
-def reduce(x: Tensor, # per-row values [B]
-           reduction: str = "mean", # "mean", "sum" or "none"
-          ) -> Tensor:
-    "Reduce per-row losses the way every research_kit loss does."
-    check_choice(reduction, _REDUCTIONS, "reduction")
-    return x.mean() if reduction == "mean" else x.sum() if reduction == "sum" else x
-
 def takes(fn: Callable, # any callable
           name: str, # a keyword argument name
          ) -> bool:
@@ -87,6 +79,7 @@ class Matryoshka:
         check(len(set(dims)) == len(dims), "dims", "distinct sizes", dims)
         weights = [1.0] * len(dims) if weights is None else [float(w) for w in weights]
         check(len(weights) == len(dims), "weights", f"{len(dims)} weights (one per dim)", said(f"{len(weights)} weights"))
+        check(all(math.isfinite(w) and w >= 0 for w in weights), "weights", "finite non-negative weights", weights)
         check(n_dims_per_step is None or 1 <= n_dims_per_step <= len(dims), "n_dims_per_step", f"None or an int in [1, {len(dims)}]", n_dims_per_step)
         self.inner, self.dims, self.weights = embedding_loss(loss, **kw), dims, weights
         self.normalize, self.n_dims_per_step, self.generator = normalize, n_dims_per_step, generator
@@ -218,14 +211,15 @@ def align_loss(x: Tensor, # embeddings [n, d] (unit norm)
                alpha: float = 2.0, # exponent on the distance
               ) -> Tensor:
     "Alignment: mean ‖x_i − y_i‖^α over positive pairs."
-    check(x.shape == y.shape, "y", f"shape {list(x.shape)} like x", y)
+    check_tensor(x, "x", ndim=2, dtype="float", finite=True); check(x.shape[0] >= 1, "x", "at least one pair (an empty batch has no loss)", x)
+    check_tensor(y, "y", dtype="float", finite=True); check(x.shape == y.shape, "y", f"shape {list(x.shape)} like x", y)
     return (x - y).norm(dim=1).pow(alpha).mean()
 
 def uniform_loss(x: Tensor, # embeddings [n, d] (unit norm), n ≥ 2
                  t: float = 2.0, # the kernel's sharpness
                 ) -> Tensor:
     "Uniformity: log of the mean Gaussian potential exp(−t‖x_i − x_j‖²) over distinct pairs."
-    check_tensor(x, "x", ndim=2, dtype="float"); check(x.shape[0] >= 2, "x", "at least 2 embeddings", x)
+    check_tensor(x, "x", ndim=2, dtype="float", finite=True); check(x.shape[0] >= 2, "x", "at least 2 embeddings", x)
     return torch.pdist(x, p=2).pow(2).mul(-t).exp().mean().log()
 
 # %% ../../nbs/13_losses.geometry.ipynb #111cbffa

@@ -25,22 +25,22 @@ def _lsig(x: Tensor) -> Tensor: return F.logsigmoid(x)
 
 DPO_KINDS.register("sigmoid", (lambda d, beta, eps, gamma: -_lsig(beta * d),
                                lambda d, beta, eps, gamma: -beta * torch.sigmoid(-beta * d)),
-                   paper="arXiv 2305.18290", reference=True, length="sum", summary="−log σ(βΔ): rank the pair right; the push fades once it is")
+                   paper="arXiv 2305.18290", reference=True, smoothing=False, length="sum", summary="−log σ(βΔ): rank the pair right; the push fades once it is")
 DPO_KINDS.register("hinge", (lambda d, beta, eps, gamma: torch.relu(1 - beta * d),
                              lambda d, beta, eps, gamma: -beta * (beta * d < 1).to(d.dtype)),
-                   paper="arXiv 2305.10425", reference=True, length="sum", summary="max(0, 1 − βΔ): a margin of 1/β, then no gradient")
+                   paper="arXiv 2305.10425", reference=True, smoothing=False, length="sum", summary="max(0, 1 − βΔ): a margin of 1/β, then no gradient")
 DPO_KINDS.register("ipo", (lambda d, beta, eps, gamma: (d - 1 / (2 * beta)) ** 2,
                            lambda d, beta, eps, gamma: 2 * (d - 1 / (2 * beta))),
-                   paper="arXiv 2310.12036", reference=True, length="mean of log-ratios", summary="(Δ − 1/2β)²: regress the margin to 1/2β, pushing back when it overshoots")
+                   paper="arXiv 2310.12036", reference=True, smoothing=False, length="mean of log-ratios", summary="(Δ − 1/2β)²: regress the margin to 1/2β, pushing back when it overshoots")
 DPO_KINDS.register("cdpo", (lambda d, beta, eps, gamma: -(1 - eps) * _lsig(beta * d) - eps * _lsig(-beta * d),
                             lambda d, beta, eps, gamma: -beta * ((1 - eps) * torch.sigmoid(-beta * d) - eps * torch.sigmoid(beta * d))),
-                   paper="Mitchell 2023 (cDPO note)", reference=True, length="sum", summary="label-smoothed DPO: target preference 1 − ε, a finite margin")
+                   paper="Mitchell 2023 (cDPO note)", reference=True, smoothing=True, length="sum", summary="label-smoothed DPO: target preference 1 − ε, a finite margin")
 DPO_KINDS.register("robust", (lambda d, beta, eps, gamma: (-(1 - eps) * _lsig(beta * d) + eps * _lsig(-beta * d)) / (1 - 2 * eps),
                               lambda d, beta, eps, gamma: -beta * ((1 - eps) * torch.sigmoid(-beta * d) + eps * torch.sigmoid(beta * d)) / (1 - 2 * eps)),
-                   paper="arXiv 2403.00409", reference=True, length="sum", summary="unbiased under label flips at rate ε; the push never fades")
+                   paper="arXiv 2403.00409", reference=True, smoothing=True, length="sum", summary="unbiased under label flips at rate ε; the push never fades")
 DPO_KINDS.register("simpo", (lambda d, beta, eps, gamma: -(1 - eps) * _lsig(beta * d - gamma) - eps * _lsig(gamma - beta * d),
                              lambda d, beta, eps, gamma: -beta * ((1 - eps) * torch.sigmoid(gamma - beta * d) - eps * torch.sigmoid(beta * d - gamma))),
-                   paper="arXiv 2405.14734", reference=False, length="mean of log-probs", summary="−log σ(βΔ̄ − γ): reference-free, length-normalised, target gap γ")
+                   paper="arXiv 2405.14734", reference=False, smoothing=True, length="mean of log-probs", summary="−log σ(βΔ̄ − γ): reference-free, length-normalised, target gap γ")
 
 # %% ../../nbs/12_losses.policy.ipynb #aca67d54
 def _check_pairs(tensors: dict, beta: float, kind: str, label_smoothing: float, reduction: str,
@@ -48,6 +48,7 @@ def _check_pairs(tensors: dict, beta: float, kind: str, label_smoothing: float, 
     ref = None
     for name, x in tensors.items():
         check_tensor(x, name, ndim=1, dtype="float")
+        check(x.numel() > 0, name, "at least one pair (an empty batch has no loss)", x)
         check(not bool(torch.isnan(x).any()), name, "no NaN entries", said(f"{describe(x)} with NaN entries"))
         if ref is None: ref = (name, x.shape)
         check(x.shape == ref[1], name, f"the shape of {ref[0]} {list(ref[1])}", x)
@@ -58,6 +59,9 @@ def _check_pairs(tensors: dict, beta: float, kind: str, label_smoothing: float, 
     check(isinstance(beta, (int, float)) and beta > 0, "beta", "a positive number", beta)
     check_choice(kind, DPO_KINDS.names(), "kind")
     check(0 <= label_smoothing < 0.5, "label_smoothing", "a number in [0, 0.5)", label_smoothing)
+    smoothed = [k for k in DPO_KINDS.names() if DPO_KINDS.entry(k).meta["smoothing"]]
+    check(label_smoothing == 0 or DPO_KINDS.entry(kind).meta["smoothing"], "label_smoothing",
+          f"0 for kind {kind!r}, which has no label smoothing (kinds with one: {', '.join(smoothed)})", label_smoothing)
     check_choice(reduction, REDUCTIONS, "reduction")
 
 def _dpo_margin(pc, pr, rc, rr, kind, lc, lr):
@@ -86,9 +90,10 @@ def dpo_loss(policy_chosen: Tensor, # log π(y_w | x), summed over completion to
     "Direct preference alignment losses (DPO and variants) on per-pair sequence log-probabilities."
     _check_pairs(dict(policy_chosen=policy_chosen, policy_rejected=policy_rejected, ref_chosen=ref_chosen, ref_rejected=ref_rejected),
                  beta, kind, label_smoothing, reduction, chosen_lengths, rejected_lengths)
-    d, _ = _dpo_margin(policy_chosen, policy_rejected, ref_chosen, ref_rejected, kind, chosen_lengths, rejected_lengths)
+    up = lambda x: x.to(torch.promote_types(x.dtype, torch.float32))  # computed in float32 at least, returned in the input dtype
+    d, _ = _dpo_margin(up(policy_chosen), up(policy_rejected), up(ref_chosen), up(ref_rejected), kind, chosen_lengths, rejected_lengths)
     per = DPO_KINDS[kind][0](d, beta, label_smoothing, gamma)
-    return per.mean() if reduction == "mean" else per.sum() if reduction == "sum" else per
+    return (per.mean() if reduction == "mean" else per.sum() if reduction == "sum" else per).to(policy_chosen.dtype)
 
 @closed_form(dpo_loss)
 def dpo_loss_grad(policy_chosen: Tensor, policy_rejected: Tensor, ref_chosen: Tensor, ref_rejected: Tensor, beta: float = 0.1,
@@ -97,10 +102,11 @@ def dpo_loss_grad(policy_chosen: Tensor, policy_rejected: Tensor, ref_chosen: Te
     "Closed-form gradients of `dpo_loss` with respect to its four log-probability inputs, each [B]."
     _check_pairs(dict(policy_chosen=policy_chosen, policy_rejected=policy_rejected, ref_chosen=ref_chosen, ref_rejected=ref_rejected),
                  beta, kind, label_smoothing, reduction, chosen_lengths, rejected_lengths)
-    d, dd = _dpo_margin(policy_chosen, policy_rejected, ref_chosen, ref_rejected, kind, chosen_lengths, rejected_lengths)
+    up = lambda x: x.to(torch.promote_types(x.dtype, torch.float32))
+    d, dd = _dpo_margin(up(policy_chosen), up(policy_rejected), up(ref_chosen), up(ref_rejected), kind, chosen_lengths, rejected_lengths)
     w = DPO_KINDS[kind][1](d, beta, label_smoothing, gamma)
     if reduction == "mean": w = w / d.numel()
-    return tuple(w * x for x in dd)
+    return tuple((w * x).to(policy_chosen.dtype) for x in dd)
 
 # %% ../../nbs/12_losses.policy.ipynb #d4d5d6f6
 def dpo_kinds_figure(beta: float = 0.1, # inverse temperature
@@ -131,8 +137,8 @@ def group_advantages(rewards: Tensor, # one scalar reward per rollout [n]
                      eps: float = 1e-4, # added to the std (TRL's 1e-4; verl uses 1e-6)
                     ) -> Tensor:
     "GRPO-style advantages: reward minus its group's mean, divided by the group's (or batch's) std [n]."
-    check_tensor(rewards, "rewards", ndim=1, dtype="float")
-    check(not bool(torch.isnan(rewards).any()), "rewards", "no NaN entries", said(f"{describe(rewards)} with NaN entries"))
+    check_tensor(rewards, "rewards", ndim=1, dtype="float", finite=True)
+    check(rewards.numel() > 0, "rewards", "at least one rollout", rewards)
     check_tensor(group_ids, "group_ids", shape=tuple(rewards.shape), dtype="int")
     check_choice(scale, ("group", "batch", "none"), "scale")
     _, inv, counts = torch.unique(group_ids, return_inverse=True, return_counts=True)

@@ -10,8 +10,9 @@ import torch
 from torch import Tensor, nn
 
 from ..core import check, check_choice, check_tensor, describe, said
-from .contrastive import (LOSSES, REDUCTIONS, check_scores, closed_form, reduce, reduce_grad,
-                                             _masked_lse, _masked_softmax)
+from .contrastive import (LOSSES, REDUCTIONS, check_scores, closed_form, reduce, reduce_grad, upcast,
+                                             _is_number, _masked_lse, _masked_softmax)
+
 
 # %% auto #0
 __all__ = ['hardness_weights', 'simple_loss', 'simple_loss_grad', 'hard_info_nce', 'hard_info_nce_grad', 'robust_gcl',
@@ -19,68 +20,91 @@ __all__ = ['hardness_weights', 'simple_loss', 'simple_loss_grad', 'hard_info_nce
            'log_z_penalty', 'log_z_penalty_grad']
 
 # %% ../../nbs/11_losses.temperature.ipynb #3081b5ab
-def hardness_weights(scores: Tensor, # query × candidate similarities [B, N]
+def hardness_weights(scores: Tensor, # query × candidate similarities [B, N]; -inf drops a candidate
                      pos_mask: Tensor, # True at the positives [B, N]
                      tau: float | Tensor = 0.05, # temperature, or one per query [B]
                     ) -> Tensor:
     "Wang & Liu's relative penalty on each negative: a softmax at temperature tau over the negatives, 0 at positives [B, N]."
     check_scores(scores, pos_mask, tau)
-    t = tau.reshape(-1, 1) if isinstance(tau, Tensor) else tau
-    return _masked_softmax(scores / t, ~pos_mask)
+    x, t = upcast(scores, tau)
+    return _masked_softmax(x / t, ~pos_mask).to(scores.dtype)
+
 
 # %% ../../nbs/11_losses.temperature.ipynb #9e26e5c4
-def simple_loss(scores: Tensor, # query × candidate similarities [B, N]
+def _simple_weights(x: Tensor, pos_mask: Tensor, lam: float) -> Tensor:
+    "−1 at the positives, λ at the present negatives, 0 at the dropped (-inf) candidates [B, N]."
+    return torch.where(pos_mask, -1.0, torch.where(x > float("-inf"), float(lam), 0.0)).to(x.dtype)
+
+def simple_loss(scores: Tensor, # query × candidate similarities [B, N]; -inf drops a candidate
                 pos_mask: Tensor, # True at the positives [B, N]
-                tau: float = 1.0, # scale: the loss is divided by tau
+                tau: float | Tensor = 1.0, # scale: the loss is divided by tau (one per query [B] allowed)
                 reduction: str = "mean", # "mean", "sum" or "none" over queries
                 lam: float = 1.0, # weight λ of the negatives
                ) -> Tensor:
     "Wang & Liu's simple contrastive loss (−Σ_p s_p + λ Σ_n s_n)/τ: uniform weight on every negative."
     check_scores(scores, pos_mask, tau, reduction)
-    m = pos_mask.to(scores.dtype)
-    return reduce(((lam * (1 - m) - m) * scores).sum(1) / tau, reduction)
+    x, t = upcast(scores, tau)
+    w = _simple_weights(x, pos_mask, lam)
+    return reduce((w * x.masked_fill(w == 0, 0.0) / t).sum(1), reduction).to(scores.dtype)
 
 LOSSES.register("simple_loss", simple_loss, paper="arXiv 2012.09740", summary="−s_p + λ Σ_n s_n: no hardness awareness (Wang & Liu's contrast)")
 
 @closed_form(simple_loss)
-def simple_loss_grad(scores: Tensor, pos_mask: Tensor, tau: float = 1.0, reduction: str = "mean", lam: float = 1.0) -> Tensor:
+def simple_loss_grad(scores: Tensor, pos_mask: Tensor, tau: float | Tensor = 1.0, reduction: str = "mean", lam: float = 1.0) -> Tensor:
     "Closed-form ∂simple_loss/∂scores [B, N]."
     check_scores(scores, pos_mask, tau, reduction)
-    m = pos_mask.to(scores.dtype)
-    return reduce_grad((lam * (1 - m) - m) / tau, reduction)
+    x, t = upcast(scores, tau)
+    return reduce_grad(_simple_weights(x, pos_mask, lam) / t * torch.ones_like(x), reduction).to(scores.dtype)
+
 
 # %% ../../nbs/11_losses.temperature.ipynb #2e4101c7
-def _hard_keep(scores: Tensor, pos_mask: Tensor, alpha: float) -> Tensor:
-    "Mask of the positives plus the ceil(α·|N|) highest-scoring negatives of each row [B, N]."
-    n_neg = (~pos_mask).sum(1)
-    k = torch.ceil(alpha * n_neg.to(torch.float64)).clamp_min(1).long()
-    rank = scores.masked_fill(pos_mask, float("-inf")).argsort(1, descending=True).argsort(1)  # 0 = hardest
-    return pos_mask | ((rank < k[:, None]) & ~pos_mask)
+def _n_hard(alpha: float, n_neg: Tensor) -> Tensor:
+    "ceil(α·n) negatives per row, exact for decimal α: α·n is rounded to 9 places first (0.07 · 100 keeps 7, not 8) [B]."
+    k = torch.ceil(torch.round(alpha * n_neg.to(torch.float64), decimals=9)).long()
+    return k.clamp_min(1)
 
-def hard_info_nce(scores: Tensor, # query × candidate similarities [B, N]
+def _hard_keep(scores: Tensor, pos_mask: Tensor, alpha: float) -> Tensor:
+    "Mask of the positives plus the ceil(α·|N|) highest-scoring present negatives of each row [B, N]."
+    present_neg = ~pos_mask & (scores > float("-inf"))
+    k = _n_hard(alpha, present_neg.sum(1))
+    rank = scores.masked_fill(~present_neg, float("-inf")).argsort(dim=1, descending=True, stable=True).argsort(dim=1)  # 0 = hardest
+    return pos_mask | ((rank < k[:, None]) & present_neg)
+
+def hard_info_nce(scores: Tensor, # query × candidate similarities [B, N]; -inf drops a candidate
                   pos_mask: Tensor, # exactly one positive per row [B, N]
-                  tau: float = 0.05, # temperature
+                  tau: float | Tensor = 0.05, # temperature, or one per query [B]
                   reduction: str = "mean", # "mean", "sum" or "none" over queries
                   alpha: float = 0.1, # fraction of each row's negatives kept (the hardest ones)
                  ) -> Tensor:
     "InfoNCE whose denominator keeps only the hardest α fraction of each row's negatives (Wang & Liu)."
     check_scores(scores, pos_mask, tau, reduction, one_positive=True)
-    check(isinstance(alpha, (int, float)) and 0 < alpha <= 1, "alpha", "a number in (0, 1]", alpha)
-    keep = _hard_keep(scores, pos_mask, alpha)
-    z = (scores / tau).masked_fill(~keep, float("-inf"))
-    return reduce(torch.logsumexp(z, 1) - (scores / tau)[pos_mask], reduction)
+    check(_is_number(alpha) and 0 < alpha <= 1, "alpha", "a number in (0, 1]", alpha)
+    keep = _hard_keep(scores, pos_mask, float(alpha))
+    x, t = upcast(scores, tau)
+    z = x / t
+    return reduce(_masked_lse(z, keep) - z.masked_fill(~pos_mask, 0.0).sum(1), reduction).to(scores.dtype)
 
 LOSSES.register("hard_info_nce", hard_info_nce, paper="arXiv 2012.09740", summary="InfoNCE over the positive and the hardest α of the negatives")
 
 @closed_form(hard_info_nce)
-def hard_info_nce_grad(scores: Tensor, pos_mask: Tensor, tau: float = 0.05, reduction: str = "mean", alpha: float = 0.1) -> Tensor:
+def hard_info_nce_grad(scores: Tensor, pos_mask: Tensor, tau: float | Tensor = 0.05, reduction: str = "mean", alpha: float = 0.1) -> Tensor:
     "Closed-form ∂hard_info_nce/∂scores [B, N] (zero on the dropped negatives)."
     check_scores(scores, pos_mask, tau, reduction, one_positive=True)
-    keep = _hard_keep(scores, pos_mask, alpha)
-    return reduce_grad((_masked_softmax(scores / tau, keep) - pos_mask.to(scores.dtype)) / tau, reduction)
+    keep = _hard_keep(scores, pos_mask, float(alpha))
+    x, t = upcast(scores, tau)
+    return reduce_grad((_masked_softmax(x / t, keep) - pos_mask.to(x.dtype)) / t, reduction).to(scores.dtype)
+
 
 # %% ../../nbs/11_losses.temperature.ipynb #b846b0e8
-def robust_gcl(scores: Tensor, # query × candidate similarities [B, N]
+def _robust_parts(scores: Tensor, pos_mask: Tensor, tau: float | Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    "Float32+ scores' differences to the positive h [B, N], temperatures as a column [B, 1], present negatives [B, N] and their count [B]."
+    x, t = upcast(scores, tau)
+    t = t if isinstance(t, Tensor) else torch.full((x.shape[0], 1), t, dtype=x.dtype, device=x.device)
+    neg = ~pos_mask & (x > float("-inf"))
+    h = x - x.masked_fill(~pos_mask, 0.0).sum(1, keepdim=True)
+    return h, t.expand(x.shape[0], 1), neg, neg.sum(1).to(x.dtype)
+
+def robust_gcl(scores: Tensor, # query × candidate similarities [B, N]; -inf drops a candidate
                pos_mask: Tensor, # exactly one positive per row [B, N]
                tau: float | Tensor = 0.01, # temperature, or one per query [B] (LibAUC's bimodal initial value 0.01)
                reduction: str = "mean", # "mean", "sum" or "none" over queries
@@ -88,12 +112,11 @@ def robust_gcl(scores: Tensor, # query × candidate similarities [B, N]
               ) -> Tensor:
     "iSogCLR's robust global contrastive loss τρ + τ log mean_n exp((s_n − s_p)/τ), per-sample τ allowed."
     check_scores(scores, pos_mask, tau, reduction, one_positive=True)
-    check(isinstance(rho, (int, float)) and rho >= 0, "rho", "a non-negative number", rho)
-    t = tau.reshape(-1) if isinstance(tau, Tensor) else torch.full((scores.shape[0],), float(tau), dtype=scores.dtype, device=scores.device)
-    h = scores - (scores * pos_mask).sum(1, keepdim=True)
-    n_neg = (~pos_mask).sum(1).to(scores.dtype)
-    per = t * rho + t * (_masked_lse(h / t[:, None], ~pos_mask) - torch.log(n_neg))
-    return reduce(per, reduction)
+    check(_is_number(rho) and rho >= 0, "rho", "a non-negative number", rho)
+    h, t, neg, n_neg = _robust_parts(scores, pos_mask, tau)
+    t1 = t.squeeze(1)
+    per = t1 * rho + t1 * (_masked_lse(h / t, neg) - torch.log(n_neg))
+    return reduce(per, reduction).to(scores.dtype)
 
 LOSSES.register("robust_gcl", robust_gcl, paper="arXiv 2305.11965", summary="iSogCLR: τρ + τ log E_n exp((s_n − s_p)/τ), per-sample learnable τ")
 
@@ -101,20 +124,21 @@ LOSSES.register("robust_gcl", robust_gcl, paper="arXiv 2305.11965", summary="iSo
 def robust_gcl_grad(scores: Tensor, pos_mask: Tensor, tau: float | Tensor = 0.01, reduction: str = "mean", rho: float = 6.0) -> Tensor:
     "Closed-form ∂robust_gcl/∂scores [B, N]: the hardness weights on negatives, −1 on the positive."
     check_scores(scores, pos_mask, tau, reduction, one_positive=True)
-    return reduce_grad(hardness_weights(scores, pos_mask, tau) - pos_mask.to(scores.dtype), reduction)
+    x, t = upcast(scores, tau)
+    return reduce_grad(_masked_softmax(x / t, ~pos_mask) - pos_mask.to(x.dtype), reduction).to(scores.dtype)
 
-def robust_gcl_tau_grad(scores: Tensor, # query × candidate similarities [B, N]
+def robust_gcl_tau_grad(scores: Tensor, # query × candidate similarities [B, N]; -inf drops a candidate
                         pos_mask: Tensor, # exactly one positive per row [B, N]
                         tau: float | Tensor = 0.01, # temperature(s) [B]
                         rho: float = 6.0, # the KL budget ρ
                        ) -> Tensor:
     "∂ℓ_i/∂τ_i of the per-row robust loss: ρ − KL(q_i ‖ uniform) [B]."
     check_scores(scores, pos_mask, tau, "none", one_positive=True)
-    t = tau.reshape(-1, 1) if isinstance(tau, Tensor) else tau
-    h = (scores - (scores * pos_mask).sum(1, keepdim=True)) / t
-    q = _masked_softmax(h, ~pos_mask)
-    n_neg = (~pos_mask).sum(1).to(scores.dtype)
-    return rho + _masked_lse(h, ~pos_mask) - torch.log(n_neg) - (q * h).sum(1)
+    h, t, neg, n_neg = _robust_parts(scores, pos_mask, tau)
+    hs = (h / t).masked_fill(~neg, 0.0)
+    q = _masked_softmax(hs, neg)
+    return (rho + _masked_lse(hs, neg) - torch.log(n_neg) - (q * hs).sum(1)).to(scores.dtype)
+
 
 # %% ../../nbs/11_losses.temperature.ipynb #8d36d6f2
 class ISogCLR(nn.Module):
@@ -131,8 +155,13 @@ class ISogCLR(nn.Module):
                 ):
         super().__init__()
         check(isinstance(n_samples, int) and n_samples >= 1, "n_samples", "a positive int", n_samples)
-        check(0 < gamma <= 1, "gamma", "a number in (0, 1]", gamma)
-        check(0 < tau_min <= tau_init <= tau_max or not learn_tau, "tau_init", f"a value in [tau_min={tau_min}, tau_max={tau_max}]", tau_init)
+        check(_is_number(rho) and rho >= 0, "rho", "a non-negative number", rho)
+        check(_is_number(gamma) and 0 < gamma <= 1, "gamma", "a number in (0, 1]", gamma)
+        check(_is_number(eta) and eta > 0, "eta", "a positive step size", eta)
+        check(_is_number(beta) and 0 < beta <= 1, "beta", "a number in (0, 1]", beta)
+        check(_is_number(tau_min) and 0 < tau_min <= tau_max, "tau_min", f"a positive number at most tau_max={tau_max}", tau_min)
+        check(tau_min <= tau_init <= tau_max or not learn_tau, "tau_init", f"a value in [tau_min={tau_min}, tau_max={tau_max}]", tau_init)
+        check(_is_number(tau_init) and tau_init > 0, "tau_init", "a positive number", tau_init)
         self.rho, self.gamma, self.eta, self.beta, self.tau_min, self.tau_max, self.learn_tau = rho, gamma, eta, beta, tau_min, tau_max, learn_tau
         self.register_buffer("tau", torch.full((n_samples,), float(tau_init)))
         self.register_buffer("u", torch.zeros(n_samples))
@@ -140,26 +169,25 @@ class ISogCLR(nn.Module):
         self.register_buffer("grad_tau", torch.zeros(n_samples))
         self.register_buffer("seen", torch.zeros(n_samples, dtype=torch.bool))
 
-    def forward(self, scores: Tensor, # query × candidate similarities of this batch [B, N]
+    def forward(self, scores: Tensor, # query × candidate similarities of this batch [B, N]; -inf drops a candidate
                 pos_mask: Tensor, # exactly one positive per row [B, N]
                 index: Tensor, # dataset index of each query [B]
                ) -> Tensor:
-        "The surrogate loss of the batch (a scalar); updates u, b and (when training) the temperatures."
+        "The surrogate loss of the batch (a scalar, in the dtype of `scores`); updates u, b and (when training) the temperatures."
         check_tensor(index, "index", ndim=1, shape=(scores.shape[0],) if isinstance(scores, Tensor) and scores.ndim == 2 else None, dtype="int")
         check(bool(((index >= 0) & (index < self.tau.numel())).all()), "index", f"values in [0, {self.tau.numel()})", index)
-        tau = self.tau[index].to(scores.dtype)
+        tau = self.tau[index]
         check_scores(scores, pos_mask, tau, one_positive=True)
-        neg = ~pos_mask
-        h = scores - (scores * pos_mask).sum(1, keepdim=True)
+        h, t, neg, n_neg = _robust_parts(scores, pos_mask, tau)
+        h = h.masked_fill(~neg, 0.0)                 # dropped candidates and the positive carry no weight
         with torch.no_grad():
-            hs = h.detach() / tau[:, None]
+            hs = h.detach() / t
             seen = self.seen[index]
-            b_old = self.b[index].to(scores.dtype)
+            b_old = self.b[index].to(h.dtype)
             b_new = torch.maximum(torch.where(seen, b_old, torch.full_like(b_old, -math.inf)), hs.masked_fill(~neg, -math.inf).amax(1))
             e = torch.exp(hs - b_new[:, None]).masked_fill(~neg, 0.0)
-            n_neg = neg.sum(1).to(scores.dtype)
             batch_u = e.sum(1) / n_neg
-            u = torch.where(seen, (1 - self.gamma) * self.u[index].to(scores.dtype) * torch.exp(b_old - b_new) + self.gamma * batch_u, batch_u)
+            u = torch.where(seen, (1 - self.gamma) * self.u[index].to(h.dtype) * torch.exp(b_old - b_new) + self.gamma * batch_u, batch_u)
             p = e / u[:, None]                       # importance weights, mean 1 over the negatives
             if self.training:
                 self.u[index], self.b[index], self.seen[index] = u.to(self.u.dtype), b_new.to(self.b.dtype), True
@@ -167,22 +195,39 @@ class ISogCLR(nn.Module):
                     g = self.rho + torch.log(u) + b_new - (p * hs).sum(1) / n_neg
                     self.grad_tau[index] = ((1 - self.beta) * self.grad_tau[index] + self.beta * g.to(self.grad_tau.dtype))
                     self.tau[index] = (self.tau[index] - self.eta * self.grad_tau[index]).clamp(self.tau_min, self.tau_max)
-        return ((p * h).sum(1) / n_neg).mean()
+        return ((p * h).sum(1) / n_neg).mean().to(scores.dtype)
+
 
 # %% ../../nbs/11_losses.temperature.ipynb #354162fa
 def _check_logits(logits: Tensor, target: Tensor | None, reduction: str) -> None:
     check_tensor(logits, "logits", dtype="float")
     check(logits.ndim >= 1 and logits.shape[-1] >= 2, "logits", "a tensor [..., n_classes] with at least 2 classes", logits)
-    check(not bool(torch.isnan(logits).any()), "logits", "no NaN entries", said(f"{describe(logits)} with NaN entries"))
+    check(logits.numel() > 0, "logits", "at least one row (an empty batch has no loss)", logits)
+    top = logits.max()
+    check(not bool(torch.isnan(top)), "logits", "no NaN entries", said(f"{describe(logits)} with NaN entries"))
+    check(not bool(torch.isposinf(top)), "logits", "no +inf entries", said(f"{describe(logits)} with +inf entries"))
     check_choice(reduction, REDUCTIONS, "reduction")
     if target is not None:
         check_tensor(target, "target", shape=tuple(logits.shape[:-1]), dtype="int")
         check(bool(((target >= 0) & (target < logits.shape[-1])).all()), "target", f"class indices in [0, {logits.shape[-1]})", target)
+        check(not bool(torch.isneginf(logits.gather(-1, target.unsqueeze(-1))).any()), "logits", "a finite logit at every target (-inf masks a class out)", said("a -inf target logit"))
+        check(bool(((logits > float("-inf")).sum(-1) >= 2).all()), "logits", "at least 2 classes above -inf in every row", said("a row with fewer"))
 
 def _reduce_any(x: Tensor, reduction: str) -> Tensor:
     return x.mean() if reduction == "mean" else x.sum() if reduction == "sum" else x
 
-def spherical_z_loss(logits: Tensor, # pre-activations [..., n_classes]
+def _z_parts(logits: Tensor, target: Tensor, eps: float) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
+    "Shift-stable z-scores over the present (> -inf) classes: z [..., C], target's z [..., 1], σ [..., 1], D [..., 1], present [..., C]."
+    x = logits.to(torch.promote_types(logits.dtype, torch.float32))
+    present = x > float("-inf")
+    D = present.sum(-1, keepdim=True).to(x.dtype)
+    xc = (x - x.amax(-1, keepdim=True).detach()).masked_fill(~present, 0.0)  # shift by the row max first: exact, no cancellation
+    dev = (xc - xc.sum(-1, keepdim=True) / D).masked_fill(~present, 0.0)
+    sd = (dev.pow(2).sum(-1, keepdim=True) / D + eps).sqrt()                 # two-pass variance, not E[o²] − μ²
+    z = dev / sd
+    return z, z.gather(-1, target.unsqueeze(-1)), sd, D, present
+
+def spherical_z_loss(logits: Tensor, # pre-activations [..., n_classes]; -inf masks a class out
                      target: Tensor, # the class index of each row [...]
                      a: float = 1.0, # sharpness of the softplus
                      b: float = 0.0, # location: the z-score the target should exceed
@@ -191,25 +236,19 @@ def spherical_z_loss(logits: Tensor, # pre-activations [..., n_classes]
                     ) -> Tensor:
     "de Brébisson & Vincent's Z-loss: softplus(a(b − z_c))/a of the target's z-score; shift- and scale-invariant."
     _check_logits(logits, target, reduction)
-    check(a > 0, "a", "a positive number", a)
-    mu = logits.mean(-1, keepdim=True)
-    sd = (logits.pow(2).mean(-1, keepdim=True) - mu.pow(2)).clamp_min(0).add(eps).sqrt()
-    zc = ((logits.gather(-1, target.unsqueeze(-1)) - mu) / sd).squeeze(-1)
-    x = a * (b - zc)
-    return _reduce_any(torch.logaddexp(x, torch.zeros_like(x)) / a, reduction)
+    check(_is_number(a) and a > 0, "a", "a positive number", a)
+    _, zc, _, _, _ = _z_parts(logits, target, eps)
+    x = a * (b - zc.squeeze(-1))
+    return _reduce_any(torch.logaddexp(x, torch.zeros_like(x)) / a, reduction).to(logits.dtype)
 
 @closed_form(spherical_z_loss)
 def spherical_z_loss_grad(logits: Tensor, target: Tensor, a: float = 1.0, b: float = 0.0, reduction: str = "mean", eps: float = 1e-12) -> Tensor:
     "Closed-form ∂spherical_z_loss/∂logits [..., n_classes]."
     _check_logits(logits, target, reduction)
-    D = logits.shape[-1]
-    mu = logits.mean(-1, keepdim=True)
-    sd = (logits.pow(2).mean(-1, keepdim=True) - mu.pow(2)).clamp_min(0).add(eps).sqrt()
-    z = (logits - mu) / sd
-    zc = z.gather(-1, target.unsqueeze(-1))
-    onehot = torch.zeros_like(logits).scatter_(-1, target.unsqueeze(-1), 1.0)
-    g = -torch.sigmoid(a * (b - zc)) * ((onehot - 1 / D) - zc * z / D) / sd
-    return g / target.numel() if reduction == "mean" else g
+    z, zc, sd, D, present = _z_parts(logits, target, eps)
+    onehot = torch.zeros_like(z).scatter_(-1, target.unsqueeze(-1), 1.0)
+    g = (-torch.sigmoid(a * (b - zc)) * ((onehot - 1 / D) - zc * z / D) / sd).masked_fill(~present, 0.0)
+    return (g / target.numel() if reduction == "mean" else g).to(logits.dtype)
 
 def log_z_penalty(logits: Tensor, # output logits [..., vocab]
                   weight: float = 1e-4, # PaLM's coefficient
@@ -217,11 +256,14 @@ def log_z_penalty(logits: Tensor, # output logits [..., vocab]
                  ) -> Tensor:
     "PaLM's auxiliary penalty weight · (log Σ_j exp(y_j))², keeping the softmax normaliser near 1."
     _check_logits(logits, None, reduction)
-    return _reduce_any(weight * torch.logsumexp(logits, -1).pow(2), reduction)
+    x = logits.to(torch.promote_types(logits.dtype, torch.float32))
+    return _reduce_any(weight * torch.logsumexp(x, -1).pow(2), reduction).to(logits.dtype)
 
 @closed_form(log_z_penalty)
 def log_z_penalty_grad(logits: Tensor, weight: float = 1e-4, reduction: str = "mean") -> Tensor:
     "Closed-form ∂log_z_penalty/∂logits [..., vocab]."
     _check_logits(logits, None, reduction)
-    g = 2 * weight * torch.logsumexp(logits, -1, keepdim=True) * torch.softmax(logits, -1)
-    return g / logits[..., 0].numel() if reduction == "mean" else g
+    x = logits.to(torch.promote_types(logits.dtype, torch.float32))
+    g = 2 * weight * torch.logsumexp(x, -1, keepdim=True) * torch.softmax(x, -1)
+    return (g / x[..., 0].numel() if reduction == "mean" else g).to(logits.dtype)
+
