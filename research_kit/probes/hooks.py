@@ -18,7 +18,7 @@ from ..models import Anatomy, anatomy
 # %% auto #0
 __all__ = ['SITE_KINDS', 'ABLATIONS', 'SiteKind', 'register_site', 'head_weight', 'head_outputs', 'site_kinds', 'Site',
            'all_sites', 'resolve', 'active_hooks', 'Hooks', 'Captured', 'capture', 'encode_inputs', 'forward',
-           'activations', 'patch', 'ablate', 'steer', 'project_out']
+           'activations', 'patch', 'ablate', 'steer', 'project_out', 'mask_tokens']
 
 # %% ../../nbs/21_probes.hooks.ipynb #5ab1f7b4
 @dataclass(frozen=True)
@@ -33,6 +33,7 @@ class SiteKind:
     per_head: bool = False # named `<kind>.<layer>.<head>`
     seq_dim: int = 1 # the position axis of the value
     writable: bool = True # whether patch / ablate / steer may change it
+    eager: bool = False # needs eager attention (switched on for the duration)
     doc: str = "" # one line for `site_kinds()`
 
 SITE_KINDS = Registry("site kind")
@@ -96,6 +97,16 @@ def _head_set(a, s, args, kwargs, out, new):
     old = head_outputs(a, s.layer, args[0], [s.head])[..., 0, :]
     return _out_set(a, s, args, kwargs, out, _first(out) + (new - old))
 
+def _mask_get(a, s, args, kwargs, out=None):
+    "The additive attention mask [batch, 1, q, k] the attention module receives (zeros when it got none)."
+    m = kwargs.get("attention_mask")
+    if m is not None:
+        return m if m.dtype != torch.bool else torch.zeros(m.shape, dtype=_in_get(a, s, args, kwargs).dtype, device=m.device).masked_fill(~m, torch.finfo(_in_get(a, s, args, kwargs).dtype).min)
+    x = _in_get(a, s, args, kwargs)
+    return torch.zeros(x.shape[0], 1, x.shape[1], x.shape[1], dtype=x.dtype, device=x.device)
+
+def _mask_set(a, s, args, kwargs, out, new): return args, {**kwargs, "attention_mask": new}
+
 def _pattern_get(a, s, args, kwargs, out):
     w = out[1] if isinstance(out, tuple) and len(out) > 1 else None
     if w is None:
@@ -118,8 +129,10 @@ for _k, _doc in [("embed", "token embedding"), ("pos_embed", "learned position e
 register_site(SiteKind("block_in", lambda a, i: a.block(i), side="input", doc="residual stream entering block i"))
 register_site(SiteKind("z", _m("o"), side="input", doc="heads' concatenated outputs, input of the output projection"))
 register_site(SiteKind("head", _m("o"), get=_head_get, set=_head_set, per_head=True, doc="one head's contribution to the residual stream"))
-register_site(SiteKind("attn_pattern", _m("attn"), get=_pattern_get, seq_dim=2, writable=False,
+register_site(SiteKind("attn_pattern", _m("attn"), get=_pattern_get, seq_dim=2, writable=False, eager=True,
                        doc="attention probabilities [batch, heads, q, k] (eager attention)"))
+register_site(SiteKind("attn_mask", _m("attn"), side="input", get=_mask_get, set=_mask_set, seq_dim=2, eager=True,
+                       doc="additive attention mask the attention module receives [batch, 1, q, k] (eager attention)"))
 
 def site_kinds():
     "Every site kind, as a polars DataFrame."
@@ -146,7 +159,7 @@ class Site:
 
 def _has(a: Anatomy, kind: str) -> bool:
     "Whether this family has the module behind `kind`."
-    probe = {"block_in": "block", "z": "o", "head": "o", "attn_pattern": "attn"}.get(kind, kind)
+    probe = {"block_in": "block", "z": "o", "head": "o", "attn_pattern": "attn", "attn_mask": "attn"}.get(kind, kind)
     return a.path(probe if not SITE_KINDS[kind].per_layer else f"{probe}.0") is not None
 
 def all_sites(model: nn.Module, # a Hugging Face model of a registered family
@@ -259,7 +272,7 @@ class Hooks:
 
     def __enter__(self):
         try:
-            if any(s.kind == "attn_pattern" for s, _ in self._work):
+            if any(s.spec.eager for s, _ in self._work):
                 cfg = self.model.config
                 if cfg._attn_implementation != "eager": self._attn = cfg._attn_implementation; cfg._attn_implementation = "eager"
             work = [(s, fn, self.role) for s, fn in self._work] + ([(self._stop, None, _STOP)] if self._stop else [])
@@ -527,3 +540,34 @@ class project_out(Hooks):
                 u = d.to(x)
                 return x - (x @ u)[..., None] * u
             self._add(s, _at(proj, positions, s.spec.seq_dim))
+
+# %% ../../nbs/21_probes.hooks.ipynb #643f8f9e
+class mask_tokens(Hooks):
+    "Context manager: from block `from_layer` on, no query outside `positions` may attend to a key in `positions`."
+    def __init__(self, model: nn.Module, # a Hugging Face model of a registered family
+                 positions: Sequence[int] | torch.Tensor, # key positions to hide: a list, or a bool mask [batch, seq]
+                 from_layer: int = 0, # first block whose attention is cut
+                ):
+        super().__init__(model)
+        n = self.anatomy.n_layers
+        check(isinstance(from_layer, int) and 0 <= from_layer <= n, "from_layer", f"an int in [0, {n}]", from_layer)
+        if isinstance(positions, torch.Tensor) and positions.dtype == torch.bool:
+            check(positions.ndim == 2, "positions", "a bool mask [batch, seq] or a list of positions", positions)
+        else:
+            positions = [int(p) for p in positions]
+            check(len(positions) > 0, "positions", "at least one position", positions)
+        self.positions = positions
+        for i in range(from_layer, n): self._add(_parse(self.anatomy, f"attn_mask.{i}"), self._cut)
+
+    def _cut(self, m: torch.Tensor) -> torch.Tensor:
+        b, _, q, k = m.shape
+        if isinstance(self.positions, torch.Tensor):
+            hide = self.positions.to(m.device)[:, :k]
+            hide = torch.nn.functional.pad(hide, (0, k - hide.shape[1])) if hide.shape[1] < k else hide
+        else:
+            hide = torch.zeros(b, k, dtype=torch.bool, device=m.device)
+            hide[:, torch.as_tensor(self.positions, device=m.device) % k] = True
+        qpos = torch.arange(k - q, k, device=m.device)  # absolute positions of the queries (a KV cache holds the rest)
+        inside = hide.gather(1, qpos.expand(b, q))  # [b, q]: the query itself is a hidden token
+        cut = hide[:, None, :] & ~inside[:, :, None]  # [b, q, k]
+        return m.masked_fill(cut[:, None], torch.finfo(m.dtype).min)
