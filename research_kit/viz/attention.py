@@ -222,7 +222,7 @@ def flow_figure(attentions, # one [1, heads, q, k] tensor per layer, or [layers,
                       autosize=True, height=min(700, 200 + 22 * T), margin=dict(l=10, r=10, t=50, b=10), font=dict(size=10))
     return fig
 
-# %% ../../nbs/51_viz.attention.ipynb #78d17777
+# %% ../../nbs/51_viz.attention.ipynb #22ecb775
 def head_summary(attentions, # one [1, heads, q, k] tensor per layer, or [layers, heads, q, k]
                  stat: str = "entropy", # "entropy" (mean over queries, nats), "previous" (mass on the previous token) or "first" (mass on the first token)
                 ):
@@ -237,19 +237,26 @@ def head_summary(attentions, # one [1, heads, q, k] tensor per layer, or [layers
     return pl.DataFrame({"layer": torch.arange(L).repeat_interleave(H).tolist(), "head": torch.arange(H).repeat(L).tolist(),
                          "score": s.flatten().tolist()})
 
-def heads_figure(scores, # a polars table with columns layer, head, score (e.g. `probes.locate.induction_scores`)
-                 title: str = "Head scores", # the figure's title
+def heads_figure(scores, # a polars table with columns layer, head and a score column (e.g. `probes.locate.head_scores`, `retrieval_scores`)
+                 value: str | None = None, # the score column (default: "score", else the only numeric column besides layer and head)
+                 title: str | None = None, # the figure's title (default: the column's name)
                  colorscale: str = "Viridis", # any plotly colour scale
                 ):
     "A layer × head heat map of per-head scores (induction, retrieval, entropy, ...)."
     import plotly.graph_objects as go, polars as pl
     check(isinstance(scores, pl.DataFrame), "scores", "a polars DataFrame", scores, TypeError)
-    miss = {"layer", "head", "score"} - set(scores.columns)
-    check(not miss, "scores", "columns layer, head, score", said(f"columns {scores.columns} (missing {sorted(miss)})"))
+    miss = {"layer", "head"} - set(scores.columns)
+    check(not miss, "scores", "columns layer, head and a score column", said(f"columns {scores.columns} (missing {sorted(miss)})"))
     check(len(scores) > 0, "scores", "at least one row", scores)
+    numeric = [c for c, t in scores.schema.items() if c not in ("layer", "head") and t.is_numeric()]
+    if value is None:
+        check("score" in numeric or len(numeric) == 1, "value", f"one of the score columns {numeric}", value)
+        value = "score" if "score" in numeric else numeric[0]
+    check_choice(value, numeric, "value")
     L, H = int(scores["layer"].max()) + 1, int(scores["head"].max()) + 1
     z = [[None] * H for _ in range(L)]
-    for l, h, s in scores.select("layer", "head", "score").iter_rows(): z[l][h] = None if s is None else round(float(s), 4)
+    for l, h, s in scores.select("layer", "head", value).iter_rows(): z[l][h] = None if s is None else round(float(s), 4)
+    title = title or f"{value.replace('_', ' ')} per head"
     fig = go.Figure(go.Heatmap(z=z, x=list(range(H)), y=list(range(L)), colorscale=colorscale, colorbar=dict(thickness=12),
                                hovertemplate="layer %{y}, head %{x}: %{z}<extra></extra>"))
     fig.update_xaxes(title_text="head", dtick=1 if H <= 16 else None)
@@ -257,13 +264,14 @@ def heads_figure(scores, # a polars table with columns layer, head, score (e.g. 
     fig.update_layout(title=dict(text=title, font=dict(size=14)), autosize=True, height=min(700, 160 + 18 * L), margin=dict(l=50, r=20, t=50, b=50))
     return fig
 
-# %% ../../nbs/51_viz.attention.ipynb #afc90f00
+# %% ../../nbs/51_viz.attention.ipynb #cd730dbd
 class AttentionWidget:
     "Interactive attention explorer: pattern per layer/head, rollout, flow (Sankey or exact max-flow) and a heads grid."
     VIEWS = ("pattern", "rollout", "flow", "max-flow", "heads")
     def __init__(self, attentions, # one [1, heads, q, k] tensor per layer, or [layers, heads, q, k]
                  tokens: Sequence[str], # one label per position [T]
-                 head_scores=None, # a polars table [layer, head, score] for the heads grid (default: `head_summary(..., "previous")`)
+                 head_scores=None, # a polars table [layer, head, score...] for the heads grid (default: `head_summary(..., "previous")`)
+                 score: str | None = None, # which score column of `head_scores` to draw
                  view: str = "pattern", # the view shown first
                 ):
         import ipywidgets as W, plotly.graph_objects as go
@@ -271,6 +279,7 @@ class AttentionWidget:
         L, H, T = self.attentions.shape[0], self.attentions.shape[1], self.attentions.shape[-1]
         self.tokens = _check_tokens(tokens, T)
         self.head_scores = head_summary(self.attentions, "previous") if head_scores is None else head_scores
+        self.score = score
         self.view = W.Dropdown(options=list(self.VIEWS), value=check_choice(view, self.VIEWS, "view"), description="view")
         self.layer = W.IntSlider(value=0, min=0, max=L - 1, description="layer", continuous_update=False)
         self.head = W.Dropdown(options=[("mean", -1)] + [(str(h), h) for h in range(H)], value=-1, description="head")
@@ -297,7 +306,7 @@ class AttentionWidget:
         if v == "rollout": return rollout_figure(self.attentions, self.tokens, layer=l, all_layers=False)
         if v == "max-flow": return rollout_figure(self.attentions, self.tokens, method="flow", layer=l)
         if v == "flow": return flow_figure(self.attentions, self.tokens, threshold=self.threshold.value)
-        return heads_figure(self.head_scores)
+        return heads_figure(self.head_scores, self.score)
 
     def _redraw(self, change=None):
         try: new = self.figure()
