@@ -4,8 +4,8 @@
 
 # %% ../../nbs/14_losses.training.ipynb #9bffbc79
 from __future__ import annotations
-import math, time
-from contextlib import contextmanager
+import math, os, time
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
@@ -17,8 +17,10 @@ from ..core import atomic_dir, check, check_choice, check_tensor, describe, said
 from .geometry import embedding_loss, takes
 from ..models import _pool, encode
 
+
 # %% auto #0
-__all__ = ['Embedder', 'plain_loss', 'CachedLoss', 'ranking_metrics', 'evaluate_retrieval', 'multi_positive_batches',
+__all__ = ['Embedder', 'dist_info', 'init_distributed', 'shard', 'gather_rows', 'sync_gradients', 'broadcast_parameters',
+           'plain_loss', 'CachedLoss', 'ranking_metrics', 'evaluate_retrieval', 'multi_positive_batches',
            'fit_embedder']
 
 # %% ../../nbs/14_losses.training.ipynb #a04bac77
@@ -33,15 +35,95 @@ class Embedder:
         check_choice(pooling, ["mean", "cls", "last"], "pooling")
         self.model, self.tok, self.pooling, self.normalize, self.max_length = model, tok, pooling, normalize, max_length
 
-    def __call__(self, texts: Sequence[str], # the texts of one chunk
-                ) -> Tensor:
+    def tokenize(self, texts: Sequence[str], # the texts of one chunk
+                ) -> dict[str, Tensor]:
+        "Token ids and attention mask of one chunk, padded to its longest text, on the model's device: each [n, seq]."
         check(len(texts) > 0 and all(isinstance(t, str) for t in texts), "texts", "a non-empty list of strings", texts)
         dev = next(self.model.parameters()).device
-        b = self.tok(list(texts), return_tensors="pt", padding=True, truncation=True, max_length=self.max_length).to(dev)
-        e = _pool(self.model.base_model(**b).last_hidden_state.float(), b["attention_mask"], self.pooling)
+        return dict(self.tok(list(texts), return_tensors="pt", padding=True, truncation=True, max_length=self.max_length).to(dev))
+
+    def forward(self, batch: dict[str, Tensor], # a tokenized chunk (from `tokenize`)
+               ) -> Tensor:
+        "Pooled (and normalised) embeddings of a tokenized chunk [n, d_model], with the graph when grad is on."
+        e = _pool(self.model.base_model(**batch).last_hidden_state.float(), batch["attention_mask"], self.pooling)
         return F.normalize(e, dim=-1) if self.normalize else e
 
+    def __call__(self, texts: Sequence[str], # the texts of one chunk
+                ) -> Tensor:
+        return self.forward(self.tokenize(texts))
+
     def __repr__(self): return f"Embedder({type(self.model).__name__}, pooling={self.pooling!r}, normalize={self.normalize})"
+
+
+# %% ../../nbs/14_losses.training.ipynb #85d03f56
+def dist_info() -> tuple[int, int]:
+    "(rank, world size) of this process: (0, 1) unless a `torch.distributed` process group is initialised."
+    import torch.distributed as dist
+    if dist.is_available() and dist.is_initialized(): return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+def init_distributed(backend: str | None = None, # "gloo", "nccl", ... (default: nccl with CUDA, gloo otherwise)
+                    ) -> tuple[int, int]:
+    "Join the process group that `torchrun` or `accelerate launch` describe in the environment (WORLD_SIZE > 1); (rank, world)."
+    import torch.distributed as dist
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1 and dist.is_available() and not dist.is_initialized():
+        cuda = torch.cuda.is_available()
+        if cuda: torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+        dist.init_process_group(backend or ("nccl" if cuda else "gloo"))
+    return dist_info()
+
+def shard(n: int, # items in the global batch
+          rank: int, # this process
+          world: int, # number of processes
+         ) -> slice:
+    "This process's contiguous share of `n` items; the shares of all ranks differ in size by at most one."
+    return slice(rank * n // world, (rank + 1) * n // world)
+
+class _ScaleGrad(torch.autograd.Function):
+    "Identity forward; the backward multiplies the gradient by a constant."
+    @staticmethod
+    def forward(ctx, x, c): ctx.c = c; return x.view_as(x)
+    @staticmethod
+    def backward(ctx, g): return g * ctx.c, None
+
+def gather_rows(x: Tensor, # this rank's rows [n_r, d]
+                sizes: Sequence[int], # the number of rows of every rank
+                grad_scale: float = 1.0, # multiply the gradient reaching `x` (the world size makes DDP's averaging exact)
+               ) -> Tensor:
+    "All ranks' rows in rank order [Σ n_r, d]; this rank's block keeps its graph, the others are constants."
+    import torch.distributed as dist
+    rank, world = dist_info()
+    check(len(sizes) == world and sizes[rank] == x.shape[0], "sizes", f"{world} row counts with {x.shape[0]} at rank {rank}", list(sizes))
+    if world == 1: return x
+    buf = x.detach().new_zeros((max(sizes), *x.shape[1:]))
+    buf[:x.shape[0]] = x.detach()
+    parts = [torch.empty_like(buf) for _ in range(world)]
+    dist.all_gather(parts, buf.contiguous())
+    own = _ScaleGrad.apply(x, grad_scale) if grad_scale != 1.0 else x
+    return torch.cat([own if r == rank else parts[r][:n] for r, n in enumerate(sizes)])
+
+def sync_gradients(params: Sequence[nn.Parameter], # the parameters whose `.grad` to average
+                  ) -> None:
+    "Average `.grad` over the processes in one flat all-reduce, as DDP does (no-op in one process)."
+    import torch.distributed as dist
+    rank, world = dist_info()
+    ps = [p for p in params if p.requires_grad]
+    if world == 1 or not ps: return
+    for p in ps:
+        if p.grad is None: p.grad = torch.zeros_like(p)
+    flat = torch.cat([p.grad.reshape(-1) for p in ps])
+    dist.all_reduce(flat)
+    flat /= world
+    i = 0
+    for p in ps: n = p.numel(); p.grad.copy_(flat[i:i + n].view_as(p)); i += n
+
+def broadcast_parameters(model: nn.Module) -> None:
+    "Copy rank 0's parameters and buffers to every process (as DDP does when it wraps a model)."
+    import torch.distributed as dist
+    if dist_info()[1] == 1: return
+    with torch.no_grad():
+        for t in [*model.parameters(), *model.buffers()]: dist.broadcast(t.data, 0)
+
 
 # %% ../../nbs/14_losses.training.ipynb #a863da0a
 def _chunks(items: Sequence, size: int | None) -> list:
@@ -49,26 +131,54 @@ def _chunks(items: Sequence, size: int | None) -> list:
     size = len(items) if size is None else size
     return [items[i:i + size] for i in range(0, len(items), size)]
 
-def _check_batch(queries, docs, pos_mask) -> None:
-    check(isinstance(queries, Sequence) and len(queries) > 0, "queries", "a non-empty list of texts", queries)
-    check(isinstance(docs, Sequence) and len(docs) > 0, "docs", "a non-empty list of texts", docs)
+def _plan(texts: Sequence[str], size: int | None, sort: bool) -> list[list[int]]:
+    "Index lists of the chunks: `size` texts each, longest texts first when `sort` (less padding), else in order."
+    idx = list(range(len(texts)))
+    if sort and size is not None and size < len(texts): idx.sort(key=lambda i: -len(texts[i]))
+    return _chunks(idx, size)
+
+def _unsort(parts: list[Tensor], plan: list[list[int]]) -> Tensor:
+    "Concatenate per-chunk rows and put them back in the callers' order [n, d]."
+    e = torch.cat(parts)
+    order = torch.tensor([i for c in plan for i in c], device=e.device)
+    return e[torch.empty_like(order).scatter_(0, order, torch.arange(len(order), device=e.device))]
+
+def _world(distributed: bool | None) -> tuple[int, int]:
+    "(rank, world): the process group's when `distributed` is None or True, one process when False."
+    rank, world = dist_info()
+    check(distributed is not True or world > 1, "distributed", "an initialised process group of 2+ processes (launch with torchrun)", said(f"{world} process"))
+    return (0, 1) if distributed is False else (rank, world)
+
+def _sizes(n: int, world: int) -> list[int]: return [shard(n, r, world).stop - shard(n, r, world).start for r in range(world)]
+
+def _check_batch(queries, docs, pos_mask, world: int = 1) -> None:
+    check(isinstance(queries, Sequence) and len(queries) >= max(1, world), "queries", f"a list of at least {max(1, world)} texts (one per process)", queries)
+    check(isinstance(docs, Sequence) and len(docs) >= max(1, world), "docs", f"a list of at least {max(1, world)} texts (one per process)", docs)
     check_tensor(pos_mask, "pos_mask", shape=[len(queries), len(docs)], dtype="bool")
 
 def plain_loss(loss: Callable, # a score loss fn(scores, pos_mask, tau, reduction) or an embedding loss
                embed: Callable, # texts -> embeddings [n, d] with graph (e.g. an `Embedder`)
-               queries: Sequence[str], # B query texts
+               queries: Sequence[str], # B query texts (the global batch: the same on every process)
                docs: Sequence[str], # N candidate texts
                pos_mask: Tensor, # which docs are positives of each query [B, N]
                chunk_size: int | None = None, # embed in chunks of this many texts, keeping every graph
                embed_docs: Callable | None = None, # a separate document encoder (default: `embed`)
+               sort_by_length: bool = True, # chunks of texts of similar length (as `CachedLoss`, so dropout draws match)
+               distributed: bool | None = None, # None: shard over the process group when there is one
                **kw, # keyword arguments of a score loss (tau, generator, ...)
               ) -> Tensor:
-    "The full-batch loss with the whole graph in memory (the reference `CachedLoss` must match)."
-    _check_batch(queries, docs, pos_mask)
+    "The full-batch loss with the whole graph in memory (the reference `CachedLoss` must match); under torchrun each process embeds its share."
+    rank, world = _world(distributed)
+    _check_batch(queries, docs, pos_mask, world)
     embed_docs = embed if embed_docs is None else embed_docs
-    q = torch.cat([embed(c) for c in _chunks(list(queries), chunk_size)])
-    d = torch.cat([embed_docs(c) for c in _chunks(list(docs), chunk_size)])
+    def side(fn, texts):
+        own = list(texts)[shard(len(texts), rank, world)]
+        plan = _plan(own, chunk_size, sort_by_length)
+        e = _unsort([fn([own[i] for i in c]) for c in plan], plan)
+        return gather_rows(e, _sizes(len(texts), world), grad_scale=world) if world > 1 else e
+    q, d = side(embed, queries), side(embed_docs, docs)
     return embedding_loss(loss, **kw)(q, d, pos_mask.to(q.device))
+
 
 # %% ../../nbs/14_losses.training.ipynb #d46e7119
 def _rng_state() -> dict:
@@ -86,14 +196,21 @@ def _replay(state: dict):
         if "cuda" in state: torch.cuda.set_rng_state_all(state["cuda"])
         yield
 
+def _tokenizes(fn: Callable) -> bool:
+    "Whether an encoder splits into `tokenize(texts)` and `forward(batch)` (an `Embedder`), so a chunk is tokenized once."
+    return callable(getattr(fn, "tokenize", None)) and callable(getattr(fn, "forward", None))
+
 class CachedLoss:
-    "GradCache: a similarity loss over a batch of any size, in memory of one chunk, with full-batch gradients."
+    "GradCache: a similarity loss over a batch of any size, in memory of one chunk, with full-batch gradients (and across processes)."
     def __init__(self, loss: Callable, # a score loss fn(scores, pos_mask, tau, reduction) or an embedding loss
                  embed: Callable, # texts -> embeddings [n, d] with graph (e.g. an `Embedder`)
                  chunk_size: int = 32, # texts per forward pass (bounds activation memory)
                  loss_chunk_size: int | None = -1, # query rows per loss piece; -1: same as chunk_size; None: all rows at once
                  embed_docs: Callable | None = None, # a separate document encoder (default: `embed`)
                  replay_rng: bool = True, # replay each chunk's RNG state (exact gradients with dropout)
+                 sort_by_length: bool = True, # chunks of texts of similar length: less padding
+                 reuse_last_graph: bool = True, # keep the graph of each side's last chunk from the first pass (one forward less per side)
+                 distributed: bool | None = None, # None: shard each global batch over the process group when there is one
                  **kw, # keyword arguments of a score loss (tau, generator, ...)
                 ):
         check(callable(embed), "embed", "a callable texts -> embeddings", embed, TypeError)
@@ -102,17 +219,23 @@ class CachedLoss:
         check(loss_chunk_size is None or (isinstance(loss_chunk_size, int) and loss_chunk_size >= 1), "loss_chunk_size", "a positive int, -1 or None", loss_chunk_size)
         self.loss, self.embed, self.embed_docs = embedding_loss(loss, **kw), embed, (embed if embed_docs is None else embed_docs)
         self.chunk_size, self.loss_chunk_size, self.replay_rng = chunk_size, loss_chunk_size, replay_rng
+        self.sort_by_length, self.reuse_last_graph, self.distributed = sort_by_length, reuse_last_graph, distributed
 
-    def _embed_no_grad(self, fn: Callable, texts: list[str]) -> tuple[Tensor, list[dict]]:
-        "First pass: embeddings of every chunk without a graph, and the RNG state before each chunk."
-        states, out = [], []
-        with torch.no_grad():
-            for c in _chunks(texts, self.chunk_size):
-                states.append(_rng_state()); out.append(fn(c))
-        return torch.cat(out), states
+    def _first_pass(self, fn: Callable, texts: list[str], keep_last: bool) -> tuple[Tensor, list, list[dict], Tensor | None]:
+        "Embeddings of every chunk without a graph (the last one with its graph when `keep_last`), each chunk's input and RNG state."
+        plan, tok = _plan(texts, self.chunk_size, self.sort_by_length), _tokenizes(fn)
+        chunks, states, outs, last = [], [], [], None
+        for j, c in enumerate(plan):
+            x = fn.tokenize([texts[i] for i in c]) if tok else [texts[i] for i in c]   # tokenized once, used in both passes
+            states.append(_rng_state())
+            with torch.set_grad_enabled(keep_last and j == len(plan) - 1):
+                e = fn.forward(x) if tok else fn(x)
+            if e.requires_grad: last = e
+            outs.append(e.detach()); chunks.append((c, x))
+        return _unsort(outs, plan), chunks, states, last
 
     def _loss_and_grads(self, q: Tensor, d: Tensor, pos_mask: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        "Second pass: the loss value and its gradients with respect to every query and document embedding."
+        "The loss value and its gradients with respect to every query and document embedding."
         q, d = q.detach().requires_grad_(), d.detach().requires_grad_()
         B, total = q.shape[0], torch.zeros((), device=q.device)
         with torch.enable_grad():
@@ -125,39 +248,46 @@ class CachedLoss:
         zero = lambda x: torch.zeros_like(x) if x.grad is None else x.grad
         return total, zero(q), zero(d)
 
-    def _backward(self, fn: Callable, texts: list[str], states: list[dict], grads: Tensor, scale: Tensor) -> None:
-        "Third pass: re-embed each chunk with its graph (RNG replayed) and backpropagate the cached gradients."
+    def _backward(self, fn: Callable, chunks: list, states: list[dict], last: Tensor | None, grads: Tensor, scale: Tensor) -> None:
+        "Second embedding pass: each chunk with its graph (RNG replayed; the kept last chunk as is), backpropagating the cached gradients."
+        tok = _tokenizes(fn)
         with torch.enable_grad():
-            i = 0
-            for c, s in zip(_chunks(texts, self.chunk_size), states):
-                if self.replay_rng:
-                    with _replay(s): e = fn(c)
-                else: e = fn(c)
-                (e * (grads[i:i + len(c)] * scale)).sum().backward()
-                i += len(c)
+            for j in reversed(range(len(chunks))):   # the kept chunk first: its graph is freed at once
+                c, x = chunks[j]
+                if last is not None and j == len(chunks) - 1: e = last
+                elif self.replay_rng:
+                    with _replay(states[j]): e = fn.forward(x) if tok else fn(x)
+                else: e = fn.forward(x) if tok else fn(x)
+                (e * (grads[torch.tensor(c, device=grads.device)] * scale)).sum().backward()
 
-    def __call__(self, queries: Sequence[str], # B query texts
+    def __call__(self, queries: Sequence[str], # B query texts (the global batch: the same on every process)
                  docs: Sequence[str], # N candidate texts
                  pos_mask: Tensor, # which docs are positives of each query [B, N]
                 ) -> Tensor:
-        "The loss value; calling `.backward()` on it fills the encoder's gradients (full-batch equal)."
-        _check_batch(queries, docs, pos_mask)
+        "The loss value; calling `.backward()` on it fills the encoder's gradients (full-batch equal; under torchrun, DDP-averaging equal)."
+        rank, world = _world(self.distributed)
+        _check_batch(queries, docs, pos_mask, world)
         queries, docs = list(queries), list(docs)
         grad_on = torch.is_grad_enabled()
-        q, q_states = self._embed_no_grad(self.embed, queries)
-        d, d_states = self._embed_no_grad(self.embed_docs, docs)
+        qs, ds = shard(len(queries), rank, world), shard(len(docs), rank, world)
+        keep = grad_on and self.reuse_last_graph
+        q, q_chunks, q_states, q_last = self._first_pass(self.embed, queries[qs], keep)
+        d, d_chunks, d_states, d_last = self._first_pass(self.embed_docs, docs[ds], keep)
+        if world > 1: q, d = gather_rows(q, _sizes(len(queries), world)), gather_rows(d, _sizes(len(docs), world))
         value, gq, gd = self._loss_and_grads(q, d, pos_mask.to(q.device))
         out = value.detach().clone()
         if not grad_on: return out
         out.requires_grad_()
         def hook(g):
-            self._backward(self.embed, queries, q_states, gq, g)
-            self._backward(self.embed_docs, docs, d_states, gd, g)
+            # each process backpropagates only its share; × world so that averaging over processes (DDP) gives the full gradient
+            self._backward(self.embed, q_chunks, q_states, q_last, gq[qs], g * world)
+            self._backward(self.embed_docs, d_chunks, d_states, d_last, gd[ds], g * world)
             return g
         out.register_hook(hook)
         return out
 
     def __repr__(self): return f"CachedLoss({self.loss!r}, chunk_size={self.chunk_size}, loss_chunk_size={self.loss_chunk_size})"
+
 
 # %% ../../nbs/14_losses.training.ipynb #649333a2
 def ranking_metrics(scores: Tensor, # query × document scores [Q, D]
@@ -253,7 +383,7 @@ def fit_embedder(model: nn.Module, # a sentence encoder (e.g. `load("minilm-l6")
                  noisy: bool = False, # train on gold + hypernym/sibling positives
                  steps: int | None = None, # number of optimiser steps (default: `epochs` over the data)
                  epochs: int = 1, # passes over the queries when `steps` is None
-                 batch_size: int = 32, # queries per step (with all their positives)
+                 batch_size: int = 32, # queries per step (with all their positives): the global batch over all processes
                  lr: float = 2e-5, # peak learning rate
                  weight_decay: float = 0.01, # AdamW weight decay
                  warmup: float = 0.1, # fraction of steps of linear warm-up (then linear decay to 0)
@@ -268,34 +398,38 @@ def fit_embedder(model: nn.Module, # a sentence encoder (e.g. `load("minilm-l6")
                  ndcg_k: int = 10, # nDCG cut-off
                  pooling: str = "mean", # pooling of the encoder
                  max_length: int = 64, # truncation
-                 out_dir: str | Path | None = None, # save the checkpoint here (atomically)
+                 out_dir: str | Path | None = None, # save the checkpoint here (atomically; rank 0 only)
                  seed: int = 0, # seeds shuffling, dropout and Rand1LH's draws
-                 progress: bool = True, # show a progress bar
+                 progress: bool = True, # show a progress bar (rank 0 only)
                  **loss_kw, # other keyword arguments of the loss
                 ):
-    "Fine-tune a sentence encoder on multi-positive batches; return the history (polars) and save a checkpoint."
+    "Fine-tune a sentence encoder on multi-positive batches; return the history (polars) and save a checkpoint. Works unchanged under torchrun."
     import polars as pl
     from tqdm.auto import tqdm
     fn = _resolve_loss(loss)
     check(steps is None or (isinstance(steps, int) and steps >= 1), "steps", "None or a positive int", steps)
     check(isinstance(epochs, int) and epochs >= 1, "epochs", "a positive int", epochs)
     check(0 <= warmup < 1, "warmup", "a fraction in [0, 1)", warmup)
+    rank, world = init_distributed()   # joins the process group of torchrun / accelerate launch; (0, 1) otherwise
+    check(batch_size >= world, "batch_size", f"at least one query per process ({world})", batch_size)
     seed_all(seed)
+    broadcast_parameters(model)
     on_emb = getattr(fn, "on_embeddings", False)
     kw = dict(loss_kw) if on_emb else {"tau": tau, **loss_kw}
     if not on_emb and takes(fn, "generator") and "generator" not in kw: kw["generator"] = torch.Generator().manual_seed(seed + 1)
     embed = Embedder(model, tok, pooling=pooling, max_length=max_length)
     step_loss = CachedLoss(fn, embed, chunk_size=chunk_size, **kw) if chunk_size else (lambda q, d, m: plain_loss(fn, embed, q, d, m, **kw))
-    shuffle = torch.Generator().manual_seed(seed)
+    shuffle = torch.Generator().manual_seed(seed)   # the same global batches on every process; each embeds its share
     n_q = sum(1 for v in data.positives(noisy).values() if v)
     total = steps if steps is not None else epochs * (n_q // batch_size)
     check(total >= 1, "data", f"at least {batch_size} queries with positives", said(f"{n_q}"))
-    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=lr, weight_decay=weight_decay)
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
     n_warm = int(warmup * total)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: (s + 1) / max(1, n_warm) if s < n_warm else max(0.0, (total - s) / max(1, total - n_warm)))
     rows, t0 = [], time.perf_counter()
     def evaluate(step):
-        if eval_data is None: return
+        if eval_data is None or rank != 0: return
         r = evaluate_retrieval(model, tok, eval_data, noisy=eval_noisy, ks=ks, ndcg_k=ndcg_k, pooling=pooling,
                                max_length=max_length, max_queries=eval_max_queries, progress=False)
         rows.append({"event": "eval", "step": step, "loss": None, "lr": None, "seconds": time.perf_counter() - t0,
@@ -304,13 +438,14 @@ def fit_embedder(model: nn.Module, # a sentence encoder (e.g. `load("minilm-l6")
     model.train()
     def batches():
         while True: yield from multi_positive_batches(data, batch_size, noisy=noisy, generator=shuffle)
-    bar = tqdm(total=total, desc="fit_embedder", disable=not progress)
+    bar = tqdm(total=total, desc="fit_embedder", disable=not progress or rank != 0)
     it = batches()
     for step in range(1, total + 1):
         q, d, m = next(it)
         opt.zero_grad(set_to_none=True)
         l = step_loss(q, d, m)
         l.backward()
+        sync_gradients(params)   # average over processes, as DDP does (no-op in one process)
         if max_grad_norm is not None: torch.nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
         opt.step(); sched.step()
         lv = float(l.detach())
@@ -322,7 +457,11 @@ def fit_embedder(model: nn.Module, # a sentence encoder (e.g. `load("minilm-l6")
     model.eval()
     evaluate(total)
     hist = pl.DataFrame(rows, infer_schema_length=None)
-    if out_dir is not None:
+    if out_dir is not None and rank == 0:
         with atomic_dir(out_dir) as tmp:
             model.save_pretrained(tmp); tok.save_pretrained(tmp); hist.write_csv(tmp / "history.csv")
+    if world > 1:
+        import torch.distributed as dist
+        dist.barrier()   # the checkpoint is written before any process returns
     return hist
+
