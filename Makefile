@@ -35,16 +35,16 @@ readme: $(STAMP)
 	$(BIN)/python docs/readme.py
 
 # 1. the main job: JupyterLab on the tour
-# (root, as in containers, needs --allow-root; LAB_ARGS adds more, e.g. LAB_ARGS="--no-browser --port 8890")
+# (root, as in containers, needs --allow-root; LAB_ARGS adds more, e.g. LAB_ARGS="--no-browser --port 8890";
+# the config hands notebooks out with the kernel metadata Lab writes, so they do not open marked modified)
 LAB_ARGS ?=
 lab: export
-	$(BIN)/jupyter lab nbs/index.ipynb $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
+	$(BIN)/jupyter lab nbs/index.ipynb --config=docs/jupyter_lab_config.py $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
-# the same tour, headless: executes nbs/index.ipynb and writes it as HTML (plotly.js inlined, so figures work offline)
+# the same tour, headless: executes nbs/index.ipynb and writes one self-contained HTML file (every script inlined:
+# the docs site's vendored widget renderer and MathJax, plotly.js; npm is needed once to fetch them, see docs/build.py)
 tour: export
-	mkdir -p $(ART)
-	PLOTLY_RENDERER=notebook $(BIN)/jupyter nbconvert --to html --execute --ExecutePreprocessor.timeout=900 nbs/index.ipynb --output-dir $(ART) --output tour
-	@echo "tour written to $(ART)/tour.html"
+	$(BIN)/python docs/tour.py --out $(ART)/tour.html
 
 # 2. the tests: every notebook (slow cells skipped) plus any pytest files
 test: export

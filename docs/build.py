@@ -169,8 +169,8 @@ def write_sources(nbs: Path, files: list[Path], processed: dict[Path, dict], sit
         rel = f.relative_to(nbs)
         nb = processed[f]
         name = page_name(rel, nb)
-        nb = nbproc.adapt_for_myst(nb, site_url, depth=name.count("/"))
-        b = band(rel)
+        b = band(rel)  # every page but the index is titled by its notebook's (module's) name: one scheme
+        nb = nbproc.adapt_for_myst(nb, site_url, depth=name.count("/"), name=None if b is None else name.rsplit("/", 1)[-1])
         if b is None: index_nb = (name, nb); continue
         bands.setdefault(b, []).append(name)
         keep.add(name + ".ipynb"); _write_if_changed(SRC / (name + ".ipynb"), json.dumps(nb, indent=1, ensure_ascii=False))
@@ -224,6 +224,8 @@ def main(argv=None) -> None:
     pages = write_sources(nbs, files, processed, site_url)
     log(f"{len(pages)} pages; running sphinx")
     sphinx(out, quiet=not a.verbose)
+    stale = out / "genindex.html"  # conf.py turns the (empty) general index off; an older build may have left one
+    if stale.exists(): stale.unlink()
     size = sum(f.stat().st_size for f in out.rglob("*") if f.is_file())
     log(f"built {out.relative_to(ROOT)}/ in {time.time() - t0:.1f}s, {size / 2**20:.1f} MiB")
 

@@ -38,6 +38,7 @@ html_title = project
 html_static_path = ["_static", str(_root / "_build" / "docs" / "static")]  # static/vendor: see build.py
 html_css_files = ["research_kit.css"]
 html_copy_source = False
+html_use_index = False    # the general index lists Sphinx domain objects, which MyST-NB pages have none of: it was empty
 html_show_sourcelink = False
 html_last_updated_fmt = None
 html_context = {"default_mode": "auto"}  # light/dark follows the reader; unset, the theme logs a console error

@@ -4,7 +4,7 @@ hidden and exported cells removed, doc links), without Quarto, then small adapta
 Used by `docs/build.py`; the pure functions here are unit-tested in `tests/test_docs_build.py`.
 """
 from __future__ import annotations
-import ast, html, inspect, json, re, uuid
+import ast, functools, html, inspect, json, re, uuid
 from functools import partial
 
 PLOTLY_MIME = "application/vnd.plotly.v1+json"
@@ -14,12 +14,55 @@ _re_dir = re.compile(r"^\s*#\|\s*(.*?)\s*$")
 
 
 # ---------------------------------------------------------------- show_doc with a parameter table
+@functools.lru_cache(maxsize=None)
+def _lib_names() -> dict[str, str]:
+    "The library's qualified names by their name inside the module (`Anatomy` -> `research_kit.models.Anatomy`)."
+    import configparser, importlib, os
+    cfg = configparser.ConfigParser(delimiters=["="])
+    cfg.read(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "settings.ini"), encoding="utf-8")
+    try: d = importlib.import_module(cfg["DEFAULT"]["lib_name"] + "._modidx").d
+    except Exception: return {}
+    out, dup = {}, set()
+    for mod, syms in d.get("syms", {}).items():
+        for full in syms:
+            short = full[len(mod) + 1:]
+            if short in out and out[short] != full: dup.add(short)
+            out[short] = full
+    return {k: v for k, v in out.items() if k not in dup}
+
+
+def _public_name(dotted: str) -> str:
+    """The real qualified name of a dotted name in an annotation: a class the notebook itself defined (`__main__.X`,
+    where the docs build runs it) gets the library module it is exported to; an object defined deep in a package
+    gets the shortest module path that exposes the same object (`polars.dataframe.frame.DataFrame` -> `polars.DataFrame`)."""
+    import importlib, sys
+    if dotted.startswith("__main__."):
+        short = dotted[len("__main__."):]
+        return _lib_names().get(short, short)
+    parts = dotted.split(".")
+    for i in range(len(parts) - 1, 0, -1):  # the module the name lives in, then the object
+        mod = sys.modules.get(".".join(parts[:i]))
+        if mod is None: continue
+        obj = mod
+        for p in parts[i:]: obj = getattr(obj, p, None)
+        if obj is None: return dotted
+        for j in range(1, i):
+            try: top = importlib.import_module(".".join(parts[:j]))
+            except Exception: continue
+            o = top
+            for p in parts[i:]: o = getattr(o, p, None)
+            if o is obj: return ".".join(parts[:j] + parts[i:])
+        return dotted
+    return dotted
+
+
 def _anno(a) -> str:
     if a is inspect.Parameter.empty: return ""
     if isinstance(a, str): return a
     if isinstance(a, type) and a.__module__ == "builtins": return a.__name__
     s = inspect.formatannotation(a)
-    return re.sub(r"\b(typing|collections\.abc|torch\.nn\.modules\.\w+|pathlib)\.", "", s)
+    s = re.sub(r"\b(typing|collections\.abc|torch\.nn\.modules\.\w+|pathlib)\.", "", s)
+    return re.sub(r"(?<![\w.])(?:__main__|[A-Za-z_]\w*)(?:\.[A-Za-z_]\w*)+", lambda m: _public_name(m.group(0)), s)
 
 
 def _default(d) -> str:
@@ -290,14 +333,21 @@ def adapt_output(out: dict, widget_ids: set) -> dict | None:
     return {**out, "data": data}
 
 
-def _frontmatter_md(src: str) -> tuple[dict, str | None]:
+def _frontmatter_md(src: str, name: str | None = None) -> tuple[dict, str | None]:
+    """The page's title and summary from nbdev's front matter. With `name` (the notebook's name, which is its module's
+    name), every page is titled by it, one scheme for the whole site; a prose title the notebook gives
+    ("Benchmark: ...") leads its summary instead."""
     import yaml
     s = src.strip()
     if not (s.startswith("---") and s.endswith("---")): return {}, None
     try: fm = yaml.safe_load(s.strip("-").strip()) or {}
     except yaml.YAMLError: return {}, None
-    md = f"# {fm.get('title', '')}\n"
-    if fm.get("description"): md += f"\n{{.rk-summary}}\n{fm['description']}\n"
+    title, desc = str(fm.get("title") or "").strip(), str(fm.get("description") or "").strip()
+    if name and title != name:
+        if title: desc = (title.rstrip(".") + ". " + desc).strip()
+        title = name
+    md = f"# {title}\n"
+    if desc: md += f"\n{{.rk-summary}}\n{desc}\n"
     return fm, md
 
 
@@ -330,8 +380,8 @@ def renderable_widgets(metadata: dict) -> tuple[set, dict]:
     return set(keep), {**metadata, "widgets": {**metadata["widgets"], WIDGET_STATE: {**ws, "state": keep}}}
 
 
-def adapt_for_myst(nb: dict, site_url: str = "", depth: int = 0) -> dict:
-    "Turn an nbdev-processed notebook (Quarto conventions) into one MyST-NB renders the same way."
+def adapt_for_myst(nb: dict, site_url: str = "", depth: int = 0, name: str | None = None) -> dict:
+    "Turn an nbdev-processed notebook (Quarto conventions) into one MyST-NB renders the same way; `name` titles the page."
     widget_ids, metadata = renderable_widgets(nb.get("metadata", {}))
     nb = {**nb, "metadata": metadata}
     prefix = "../" * depth
@@ -339,7 +389,7 @@ def adapt_for_myst(nb: dict, site_url: str = "", depth: int = 0) -> dict:
     for c in nb["cells"]:
         src = "".join(c.get("source", ""))
         if c["cell_type"] == "raw":
-            fm, md = _frontmatter_md(src)
+            fm, md = _frontmatter_md(src, name)
             if md is not None and not cells:
                 cells.append({"cell_type": "markdown", "metadata": {}, "source": md}); continue
             continue  # other raw cells are Quarto-only

@@ -121,3 +121,39 @@ def test_run_nbs_honours_nbdev_flags():
     assert not run_nbs.should_run(new_code_cell("#| eval: false\nx = 1"), {"slow"}, flags)
     assert not run_nbs.should_run(new_markdown_cell("#| slow"), {"slow"}, flags)
     assert run_nbs.tst_flags() >= {"slow"}
+
+
+def test_annotations_show_real_qualified_names():
+    "Classes a notebook defines run as `__main__.X` in the docs build: show the library name they are exported to."
+    import polars as pl
+    Anatomy = type("Anatomy", (), {"__module__": "__main__"})
+    def g(x: "list[Anatomy]", y: pl.DataFrame) -> Anatomy: "Do."
+    g.__annotations__ = {"x": list[Anatomy], "y": pl.DataFrame, "return": Anatomy}
+    md = nbproc.doc_markdown(g, "g")
+    assert "__main__" not in md and "**main**" not in md
+    assert "-> research_kit.models.Anatomy" in md and "x: list[research_kit.models.Anatomy]" in md
+    assert "y: polars.DataFrame" in md   # the public path, not polars.dataframe.frame.DataFrame
+    Unknown = type("NotInTheLibrary", (), {"__module__": "__main__"})
+    assert nbproc._anno(Unknown) == "NotInTheLibrary"
+
+
+def _fm_nb(title: str, desc: str) -> dict:
+    return {"metadata": {}, "nbformat": 4, "nbformat_minor": 5, "cells": [
+        {"cell_type": "raw", "metadata": {}, "source": f"---\ntitle: '{title}'\ndescription: {desc}\n---\n"}]}
+
+
+@pytest.mark.parametrize("title,name,want", [
+    ("Benchmark: CachedLoss memory and time", "bench.cached_loss",
+     "# bench.cached_loss\n\n{.rk-summary}\nBenchmark: CachedLoss memory and time. Peak memory.\n"),
+    ("bench.loss_parity", "bench.loss_parity", "# bench.loss_parity\n\n{.rk-summary}\nPeak memory.\n"),
+    ("research_kit", None, "# research_kit\n\n{.rk-summary}\nPeak memory.\n"),   # the index keeps its title
+])
+def test_pages_titled_by_notebook_name(title, name, want):
+    out = nbproc.adapt_for_myst(_fm_nb(title, "Peak memory."), name=name)
+    assert out["cells"][0]["source"] == want
+
+
+def test_general_index_turned_off():
+    "Sphinx's genindex lists domain objects, which these pages have none of: the build must not write an empty one."
+    import runpy
+    assert runpy.run_path(str(ROOT / "docs" / "conf.py"))["html_use_index"] is False

@@ -2,7 +2,8 @@
 
 Builds the site (`docs/build.py`, incremental), serves `_docs/` on loopback, opens every page in headless Debian
 Chromium driven by Playwright (never `playwright install`), and checks: no console errors, no request leaves
-loopback, every plotly figure has data, every widget output rendered something. A full-page screenshot per page
+loopback, every plotly figure has data and fits its column (at a 1280 px window), every widget output rendered something,
+every page is titled by its notebook's name and none links to an empty general index. A full-page screenshot per page
 goes to `_artifacts/docs_screens/`. Set RK_DOCS_PREBUILT=1 to test the `_docs/` already built.
 """
 import contextlib, functools, http.server, os, shutil, subprocess, sys, threading, time
@@ -71,6 +72,15 @@ def pages() -> list[str]:
     return sorted(str(p.relative_to(SITE)) for p in SITE.rglob("*.html") if not p.relative_to(SITE).parts[0].startswith("_"))
 
 
+# a figure is wider than its column when its drawing is wider than the article's text column, or overflows (scrolls in)
+# its own box: then panels and legends are cut off at the right
+WIDE_FIGURES = """() => [...document.querySelectorAll('div.rk-plotly')].flatMap(d => {
+  const svg = d.querySelector('svg.main-svg'), col = d.closest('article, .bd-article, main') || d.parentElement;
+  if (!svg) return [];
+  const w = svg.getBoundingClientRect().width, c = col.getBoundingClientRect().width;
+  return (w > c + 1 || d.scrollWidth > d.clientWidth + 1) ? [`${d.id}: ${Math.round(w)} px in a ${Math.round(c)} px column`] : [];
+})"""
+
 _CHECK = """() => {
   const figs = [...document.querySelectorAll('div.rk-plotly')];
   const views = [...document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]')];
@@ -78,7 +88,10 @@ _CHECK = """() => {
       return !!(w && w.classList.contains('widget-subarea') && w.children.length && w.getBoundingClientRect().height > 0); });
   return {figs: figs.length, figs_ok: figs.filter(d => d.data && d.data.length > 0 && d.querySelector('.main-svg')).length,
           widgets: views.length, widgets_ok: rendered.filter(Boolean).length,
-          math: document.querySelectorAll('mjx-container').length};
+          math: document.querySelectorAll('mjx-container').length,
+          wide: (""" + WIDE_FIGURES + """)(),
+          h1: (document.querySelector('article h1, main h1') || {textContent: ''}).textContent.replace(/[#\\s\u00b6]+$/, '').trim(),
+          genindex: document.querySelectorAll('a[href$="genindex.html"]').length};
 }"""
 
 
@@ -116,6 +129,11 @@ def test_every_page_in_chromium(site):
             problems = errors + failed + [f"request to outside: {u}" for u in outside[n_out:]]
             if res["figs_ok"] < res["figs"]: problems.append(f"{res['figs'] - res['figs_ok']} of {res['figs']} plotly figures without data")
             if res["widgets_ok"] < res["widgets"]: problems.append(f"{res['widgets'] - res['widgets_ok']} of {res['widgets']} widget outputs empty")
+            problems += [f"figure wider than its column: {w}" for w in res["wide"]]
+            stem = Path(name).stem
+            if stem not in ("index", "search") and res["h1"] != stem:  # one title scheme: the notebook's (module's) name
+                problems.append(f"page title {res['h1']!r}, expected {stem!r}")
+            if res["genindex"]: problems.append("links to the (empty) general index")
             report[name] = (res, problems)
             print(f"{name}: {res} {time.time() - t0:.1f}s {'OK' if not problems else problems}")
             totals["figs"] += res["figs"]; totals["widgets"] += res["widgets"]
@@ -124,6 +142,20 @@ def test_every_page_in_chromium(site):
     assert len(report) >= 3, f"too few pages: {sorted(report)}"
     # the site has at least one interactive figure and one widget, so those paths are really exercised
     assert totals["figs"] > 0 and totals["widgets"] > 0, totals
+    assert not (SITE / "genindex.html").exists(), "the build wrote an empty general index"
+
+
+def test_wide_figure_check_catches_a_clipped_figure(tmp_path):
+    "The width check itself: a 1000 px drawing in a 700 px column is reported, a fitting one is not."
+    page = tmp_path / "wide.html"
+    fig = '<div class="rk-plotly" id="{id}" style="width:100%;overflow-x:auto"><svg class="main-svg" width="{w}" height="50"></svg></div>'
+    page.write_text('<html><body style="margin:0"><article style="width:700px">' + fig.format(id="wide", w=1000)
+                    + fig.format(id="fits", w=690) + "</article></body></html>")
+    with _browser() as browser:
+        p = browser.new_page(viewport={"width": 1280, "height": 900})
+        p.goto(page.as_uri(), wait_until="load")
+        wide = p.evaluate(WIDE_FIGURES)
+    assert len(wide) == 1 and wide[0].startswith("wide: 1000 px in a 700 px column"), wide
 
 
 def test_search_finds_a_page(site):
