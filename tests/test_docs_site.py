@@ -52,6 +52,18 @@ def _browser():
         finally: browser.close()
 
 
+def loopback_only(browser):
+    "A 1280 px browser context in which every request outside loopback is refused and recorded: (context, list)."
+    ctx, outside = browser.new_context(viewport={"width": 1280, "height": 900}), []
+    def route(r):
+        u = urlparse(r.request.url)
+        if u.scheme in ("http", "https", "ws", "wss") and u.hostname not in LOCAL:
+            outside.append(r.request.url); r.abort()
+        else: r.continue_()
+    ctx.route("**/*", route)
+    return ctx, outside
+
+
 @pytest.fixture(scope="module")
 def site():
     if os.environ.get("RK_DOCS_PREBUILT") != "1":
@@ -101,14 +113,7 @@ def test_every_page_in_chromium(site):
     for old in SHOTS.glob("*.png"): old.unlink()
     report, totals = {}, {"figs": 0, "widgets": 0}
     with _browser() as browser:
-        ctx = browser.new_context(viewport={"width": 1280, "height": 900})
-        outside = []
-        def route(r):
-            u = urlparse(r.request.url)
-            if u.scheme in ("http", "https", "ws", "wss") and u.hostname not in LOCAL:
-                outside.append(r.request.url); r.abort()
-            else: r.continue_()
-        ctx.route("**/*", route)
+        ctx, outside = loopback_only(browser)
         for name in pages():
             page, t0 = ctx.new_page(), time.time()
             errors, failed, n_out = [], [], len(outside)

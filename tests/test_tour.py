@@ -8,11 +8,10 @@
 """
 import json, os, re, shutil, socket, subprocess, sys, time, urllib.request
 from pathlib import Path
-from urllib.parse import urlparse
 
 import pytest
 
-from test_docs_site import LOCAL, WIDE_FIGURES, _browser
+from test_docs_site import WIDE_FIGURES, _browser, loopback_only
 
 ROOT = Path(__file__).resolve().parent.parent
 TOUR = ROOT / "_artifacts" / "tour.html"
@@ -30,14 +29,7 @@ def tour() -> Path:
 
 def test_tour_makes_no_outside_request(tour):
     with _browser() as browser:
-        ctx = browser.new_context(viewport={"width": 1280, "height": 900})
-        outside, errors, failed = [], [], []
-        def route(r):
-            u = urlparse(r.request.url)
-            if u.scheme in ("http", "https", "ws", "wss") and u.hostname not in LOCAL:
-                outside.append(r.request.url); r.abort()
-            else: r.continue_()
-        ctx.route("**/*", route)
+        (ctx, outside), errors, failed = loopback_only(browser), [], []
         page = ctx.new_page()
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: errors.append(f"uncaught: {e}"))
