@@ -103,7 +103,8 @@ _CHECK = """() => {
           math: document.querySelectorAll('mjx-container').length,
           wide: (""" + WIDE_FIGURES + """)(),
           h1: (document.querySelector('article h1, main h1') || {textContent: ''}).textContent.replace(/[#\\s\u00b6]+$/, '').trim(),
-          genindex: document.querySelectorAll('a[href$="genindex.html"]').length};
+          genindex: document.querySelectorAll('a[href$="genindex.html"]').length,
+          main: document.body.innerText.includes('__main__.') || [...document.querySelectorAll('strong')].some(e => e.textContent === 'main')};
 }"""
 
 
@@ -139,6 +140,7 @@ def test_every_page_in_chromium(site):
             if stem not in ("index", "search") and res["h1"] != stem:  # one title scheme: the notebook's (module's) name
                 problems.append(f"page title {res['h1']!r}, expected {stem!r}")
             if res["genindex"]: problems.append("links to the (empty) general index")
+            if res["main"]: problems.append("a type shown as __main__.X instead of its qualified name")
             report[name] = (res, problems)
             print(f"{name}: {res} {time.time() - t0:.1f}s {'OK' if not problems else problems}")
             totals["figs"] += res["figs"]; totals["widgets"] += res["widgets"]
