@@ -209,7 +209,7 @@ class CachedLoss:
                  embed_docs: Callable | None = None, # a separate document encoder (default: `embed`)
                  replay_rng: bool = True, # replay each chunk's RNG state (exact gradients with dropout)
                  sort_by_length: bool = True, # chunks of texts of similar length: less padding
-                 reuse_last_graph: bool = True, # keep the graph of each side's last chunk from the first pass (one forward less per side)
+                 reuse_last_graph: bool = True, # keep the graph of the first pass's last chunk (one forward less per step, no more memory)
                  distributed: bool | None = None, # None: shard each global batch over the process group when there is one
                  **kw, # keyword arguments of a score loss (tau, generator, ...)
                 ):
@@ -270,9 +270,9 @@ class CachedLoss:
         queries, docs = list(queries), list(docs)
         grad_on = torch.is_grad_enabled()
         qs, ds = shard(len(queries), rank, world), shard(len(docs), rank, world)
-        keep = grad_on and self.reuse_last_graph
-        q, q_chunks, q_states, q_last = self._first_pass(self.embed, queries[qs], keep)
-        d, d_chunks, d_states, d_last = self._first_pass(self.embed_docs, docs[ds], keep)
+        # only the very last chunk keeps its graph: it is the first one backpropagated, so at most one chunk graph is alive at a time
+        q, q_chunks, q_states, q_last = self._first_pass(self.embed, queries[qs], False)
+        d, d_chunks, d_states, d_last = self._first_pass(self.embed_docs, docs[ds], grad_on and self.reuse_last_graph)
         if world > 1: q, d = gather_rows(q, _sizes(len(queries), world)), gather_rows(d, _sizes(len(docs), world))
         value, gq, gd = self._loss_and_grads(q, d, pos_mask.to(q.device))
         out = value.detach().clone()
@@ -280,8 +280,8 @@ class CachedLoss:
         out.requires_grad_()
         def hook(g):
             # each process backpropagates only its share; × world so that averaging over processes (DDP) gives the full gradient
-            self._backward(self.embed, q_chunks, q_states, q_last, gq[qs], g * world)
             self._backward(self.embed_docs, d_chunks, d_states, d_last, gd[ds], g * world)
+            self._backward(self.embed, q_chunks, q_states, q_last, gq[qs], g * world)
             return g
         out.register_hook(hook)
         return out
