@@ -62,7 +62,8 @@ def has_math(nb: dict) -> bool:
     "Whether a markdown cell holds TeX maths ($...$, $$...$$, \\(...\\) or \\[...\\])."
     md = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
     md = re.sub(r"```.*?```|`[^`\n]*`", "", md, flags=re.S)
-    return bool(re.search(r"\$\$.+?\$\$|(?<![\\$])\$[^$\s][^$\n]*?\$|\\\(.+?\\\)|\\\[.+?\\\]", md, re.S))
+    # inline $...$ as pandoc reads it: no space inside either dollar, no digit right after the closing one
+    return bool(re.search(r"\$\$.+?\$\$|(?<![\\$])\$(?=\S)[^$\n]*?(?<=\S)\$(?!\d)|\\\(.+?\\\)|\\\[.+?\\\]", md, re.S))
 
 
 def adapt(nb: dict) -> dict:
@@ -96,8 +97,10 @@ def to_html(nb: dict) -> str:
     nb = adapt(nb)
     exp = HTMLExporter(template_name="lab", extra_loaders=[jinja2.DictLoader({"rk_tour.html.j2": _TEMPLATE})])
     exp.template_file = "rk_tour.html.j2"
-    plotly_js = build._plotly_js()[0].read_text(encoding="utf-8")
-    footer = [_script(plotly_js), _script((DOCS / "_static" / "rk_plotly.js").read_text(encoding="utf-8"))]
+    footer = []
+    if "rk-plotly-data" in json.dumps(nb):  # plotly.js (4 MB) only with a figure to draw
+        footer += [_script(build._plotly_js()[0].read_text(encoding="utf-8")),
+                   _script((DOCS / "_static" / "rk_plotly.js").read_text(encoding="utf-8"))]
     if (nb.get("metadata", {}).get("widgets") or {}).get(nbproc.WIDGET_STATE, {}).get("state"):
         footer.append(_script(widgets_js()))
     mathjax = ""

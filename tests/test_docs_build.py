@@ -157,3 +157,24 @@ def test_general_index_turned_off():
     "Sphinx's genindex lists domain objects, which these pages have none of: the build must not write an empty one."
     import runpy
     assert runpy.run_path(str(ROOT / "docs" / "conf.py"))["html_use_index"] is False
+
+
+@pytest.mark.parametrize("md,want", [
+    ("The loss $\\mathcal{L} = -\\log p$.", True), ("$$\\sum_i x_i$$", True), ("\\(x\\)", True),
+    ("costs $5 and $10", False), ("`$x$` in code", False), ("no maths", False)])
+def test_tour_math_detection(md, want):
+    import tour
+    assert tour.has_math({"cells": [{"cell_type": "markdown", "source": md}]}) is want
+
+
+def test_tour_html_loads_nothing_from_elsewhere():
+    "The tour's HTML carries its scripts inline (needs the JavaScript docs/build.py vendors; the browser test opens it)."
+    import re, tour
+    if not (build.VENDOR / ".stamp").exists(): pytest.skip("nothing vendored yet: run `make docs` or `make tour` once (npm)")
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+    fig = {"data": [{"type": "heatmap", "z": [[0.5]]}], "layout": {"width": 1000}}
+    nb = new_notebook(cells=[new_markdown_cell("# t\n$x^2$"),
+                             new_code_cell("fig", outputs=[new_output("display_data", {nbproc.PLOTLY_MIME: fig})])])
+    html = tour.to_html(json.loads(json.dumps(nb)))
+    assert not re.search(r"<script[^>]*\bsrc=", html, re.I) and "cdnjs" not in html and "unpkg" not in html
+    assert 'class="rk-plotly"' in html and "Plotly.newPlot" in html and "MathJax" in html
