@@ -317,8 +317,9 @@ def grad_allocation(scores: Tensor, # one query's scores [N]
     rows = []
     for name in losses:
         fn = LOSSES[name]
+        draw = {"generator": torch.Generator().manual_seed(0)} if _draws(fn) else {}   # Rand1LH: the same draw at every τ
         for tau in taus:
-            g = -score_grad(fn, scores[None], pos_mask[None], tau=float(tau))[0] * (float(tau) if per_logit else 1.0)
+            g = -score_grad(fn, scores[None], pos_mask[None], tau=float(tau), **draw)[0] * (float(tau) if per_logit else 1.0)
             rows += [{"loss": name, "tau": float(tau), "candidate": j, "positive": bool(pos_mask[j]),
                       "score": float(scores[j]), "push": float(g[j])} for j in range(scores.shape[0])]
     return pl.DataFrame(rows)
