@@ -57,8 +57,12 @@ def _public_name(dotted: str) -> str:
 
 
 def _anno(a) -> str:
+    import types, typing
     if a is inspect.Parameter.empty: return ""
     if isinstance(a, str): return a
+    if a is type(None): return "None"
+    if typing.get_origin(a) in (typing.Union, types.UnionType):  # `str | Sequence[str] | None`, not Union[..., NoneType]
+        return " | ".join(_anno(x) for x in typing.get_args(a))
     if isinstance(a, type) and a.__module__ == "builtins": return a.__name__
     s = inspect.formatannotation(a)
     s = re.sub(r"\b(typing|collections\.abc|torch\.nn\.modules\.\w+|pathlib)\.", "", s)

@@ -133,6 +133,9 @@ def test_annotations_show_real_qualified_names():
     assert "__main__" not in md and "**main**" not in md
     assert "-> research_kit.models.Anatomy" in md and "x: list[research_kit.models.Anatomy]" in md
     assert "y: polars.DataFrame" in md   # the public path, not polars.dataframe.frame.DataFrame
+    import typing
+    assert nbproc._anno(str | typing.Sequence[str] | None) == "str | Sequence[str] | None"
+    assert nbproc._anno(typing.Optional[Anatomy]) == "research_kit.models.Anatomy | None"
     Unknown = type("NotInTheLibrary", (), {"__module__": "__main__"})
     assert nbproc._anno(Unknown) == "NotInTheLibrary"
 
