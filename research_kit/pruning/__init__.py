@@ -5,9 +5,10 @@
 # %% auto #0
 __all__ = []
 
-# %% ../../nbs/40_pruning.ipynb #93ce9ff1
+# %% ../../nbs/40_pruning.ipynb #6212e7e8
 from .evaluate import *
 from .blocks import *
 from .structured import *
-from . import evaluate, blocks, structured
-__all__ = [*evaluate.__all__, *blocks.__all__, *structured.__all__]
+from .kv import *
+from . import evaluate, blocks, structured, kv
+__all__ = [*evaluate.__all__, *blocks.__all__, *structured.__all__, *kv.__all__]
