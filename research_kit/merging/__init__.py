@@ -8,5 +8,6 @@ __all__ = []
 # %% ../../nbs/30_merging.ipynb #c003
 from .methods import *
 from .engine import *
-from . import methods as _methods, engine as _engine
-__all__ = [*_methods.__all__, *_engine.__all__]
+from .seeds import *
+from . import methods as _methods, engine as _engine, seeds as _seeds
+__all__ = [*_methods.__all__, *_engine.__all__, *_seeds.__all__]

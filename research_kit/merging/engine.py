@@ -389,8 +389,6 @@ def _merge_one(plan: _Plan, name: str, shape: tuple, out_dt: torch.dtype, chunk_
             vs = [v if v is not None else plan.vocabs[0] for v in plan.vocabs]
             allx = _remap_rows(allx, vs, plan.tokens, 0 if b is not None else None, shape[0])
             b, xs = (allx[0], allx[1:]) if b is not None else (None, allx)
-        for i, x in enumerate(xs):
-            if not torch.isfinite(x).all(): raise ValueError(f"models[{i}]: expected finite values, got NaN/inf in tensor {name!r}")
         stats = None
         if m.stats is not None:
             stats = [m.stats(x - b if m.base == "required" else x.clone(), i, info, **p) for i, x in enumerate(xs)]
@@ -398,14 +396,12 @@ def _merge_one(plan: _Plan, name: str, shape: tuple, out_dt: torch.dtype, chunk_
         check(tuple(out.shape) == tuple(shape), f"{m.name} output for {name!r}", f"shape {list(shape)}", out)
         emit(name, out.to(out_dt)); return
     stats = None
-    if m.stats is not None:   # whole-tensor statistics, one input model at a time
-        b = None if plan.base is None else plan.base.read(name, dtype=W)
+    if m.stats is not None:   # whole-tensor statistics, one input model at a time (a stats function may overwrite x)
         stats = []
         for i, s in enumerate(plan.srcs):
             x = s.read(name, dtype=W)
-            if m.base == "required": x.sub_(b)
+            if m.base == "required": x.sub_(plan.base.read(name, dtype=W))
             stats.append(m.stats(x, i, info, **p)); del x
-        del b
     row = math.prod(shape[1:]) if len(shape) > 1 else 1
     step = max(1, chunk_elems // max(1, len(plan.srcs) + 1) // row)
     for r0 in range(0, shape[0], step):
@@ -430,7 +426,7 @@ def merge(models: Sequence, # input models: local HF folders, embedded names ("s
           vocab: str | None = None, # when tokenizers differ: "base" or "union" (None: differing tokenizers are an error)
           tokenizer_source: str | Path | None = None, # folder whose tokenizer to copy (default: the base, else the first model)
           shard_size: int | str = "2GB", # largest output shard
-          chunk_mb: float = 64, # row-wise methods read huge tensors in chunks of about this many MB (all inputs together)
+          chunk_mb: float = 16, # row-wise methods read huge tensors in chunks of about this many MB (all inputs together)
           seed: int = 0, # seed of random methods (DARE)
           progress: bool = True, # show a progress bar over tensors
           overwrite: bool = True, # replace an existing `out` (only once the new one is complete)

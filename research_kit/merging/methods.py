@@ -162,46 +162,53 @@ def method_table():
     return METHODS.table()
 
 # %% ../../nbs/31_merging.methods.ipynb #c009
-def _kth_largest(a: Tensor, # flat values [n]
+def _kth_largest(a: Tensor, # flat non-negative values [n]
                  k: int, # 1 <= k <= n
                 ) -> Tensor:
     "The k-th largest value of `a` (exact), selecting only inside a sampled bracket when `a` is large."
     n = a.numel()
     if n <= 1 << 17: return torch.kthvalue(a, n - k + 1).values
     g = torch.Generator().manual_seed(n * 7919 + k)
-    m = 1 << 16
+    m = min(1 << 16, n // 16)
     s = a[torch.randint(n, (m,), generator=g)].sort().values
     q, margin = 1 - k / n, 6 / math.sqrt(m) + 1e-3
     lo = s[max(0, int((q - margin) * m))]; hi = s[min(m - 1, int((q + margin) * m) + 1)]
-    above = int((a > hi).sum())
+    above = int(torch.count_nonzero(a > hi))
     if above < k:
         cand = a[(a >= lo) & (a <= hi)]
         need = k - above
         if cand.numel() >= need: return torch.kthvalue(cand, cand.numel() - need + 1).values
     return torch.kthvalue(a, n - k + 1).values
 
+def _topk_abs(a: Tensor, k: int) -> Tensor:
+    "Mask of the k largest entries of the non-negative flat `a` (ties towards the lower index)."
+    n = a.numel()
+    if k == 0: return torch.zeros(n, dtype=torch.bool)
+    if k == n: return torch.ones(n, dtype=torch.bool)
+    thr = _kth_largest(a, k)
+    keep = a >= thr
+    extra = int(torch.count_nonzero(keep)) - k
+    if extra > 0: keep[(a == thr).nonzero().reshape(-1)[-extra:]] = False   # ties at the threshold: drop the highest indices
+    return keep
+
 def topk_mask(x: Tensor, # any shape; ranked by absolute value
               k: int, # how many entries to keep (0 <= k <= numel)
+              inplace: bool = False, # overwrite `x` with |x| (saves a copy of a huge tensor)
              ) -> Tensor:
     "Boolean mask of the `k` largest |x| (exactly k; ties broken towards the lower flat index), shape of `x`."
-    a = x.detach().abs().reshape(-1).float()
-    n = a.numel()
+    n = x.numel()
     check(isinstance(k, int) and 0 <= k <= n, "k", f"an int in [0, {n}]", k)
-    if k == 0: return torch.zeros_like(x, dtype=torch.bool)
-    if k == n: return torch.ones_like(x, dtype=torch.bool)
-    thr = _kth_largest(a, k)
-    keep = a > thr
-    need = k - int(keep.sum())
-    if need > 0: keep[(a == thr).nonzero().reshape(-1)[:need]] = True
-    return keep.reshape(x.shape)
+    a = (x.detach().abs_() if inplace else x.detach().abs()).reshape(-1)
+    return _topk_abs(a, k).reshape(x.shape)
 
 def magnitude_mask(x: Tensor, # a task vector (any shape)
                    density: float, # fraction of entries to keep, in (0, 1]
+                   inplace: bool = False, # overwrite `x` with |x|
                   ) -> Tensor:
     "TIES sparsification: keep max(1, int(density·n)) largest-magnitude entries (all when density >= 1)."
     if density >= 1: return torch.ones_like(x, dtype=torch.bool)
     if density <= 0 or x.numel() == 0: return torch.zeros_like(x, dtype=torch.bool)
-    return topk_mask(x, max(1, int(density * x.numel())))
+    return topk_mask(x, max(1, int(density * x.numel())), inplace)
 
 def breadcrumbs_mask(x: Tensor, # a task vector (any shape)
                      density: float, # fraction of entries to keep
@@ -213,7 +220,8 @@ def breadcrumbs_mask(x: Tensor, # a task vector (any shape)
     target, n_top = int(density * n), int(gamma * n)
     n_bot = max(0, n - target - n_top)
     hi = min(n, n_bot + target)  # keep ascending ranks [n_bot, hi)
-    return topk_mask(x, n - n_bot) & ~topk_mask(x, n - hi)
+    a = x.detach().abs().reshape(-1)
+    return (_topk_abs(a, n - n_bot) & ~_topk_abs(a, n - hi)).reshape(x.shape)
 
 def random_mask(x: Tensor, # a task vector (any shape)
                 density: float, # keep probability
@@ -237,6 +245,7 @@ def _gta_stats(sparsify: str | None):
     if sparsify is None: return None
     def stats(d: Tensor, i: int, info: TensorInfo, **p) -> dict:
         dens = p["density"][i]
+        d = d.abs_()   # only magnitudes matter from here on (the engine hands over a tensor it owns)
         if sparsify == "magnitude": mask = magnitude_mask(d, dens)
         elif sparsify == "breadcrumbs": mask = breadcrumbs_mask(d, dens, p["gamma"][i])
         else: mask = random_mask(d, dens, info.generator(i))
@@ -254,16 +263,17 @@ def _gta(consensus: bool):
             if stats is not None:
                 d.mul_(stats[i]["mask"][rows])
                 if stats[i]["scale"] != 1.0: d.mul_(stats[i]["scale"])
-            d.mul_(weight[i])
+            if weight[i] != 1: d.mul_(weight[i])
             deltas.append(d)
         if consensus:
-            total = torch.stack(deltas).sum(0) if len(deltas) > 1 else deltas[0].clone()
-            majority = torch.where(total >= 0, 1.0, -1.0)
+            total = deltas[0].clone()
+            for d in deltas[1:]: total.add_(d)
+            pos = total >= 0   # the elected sign: + where the weighted sum is >= 0
             del total
             for i, d in enumerate(deltas):
-                agree = d.sign() == majority
+                agree = torch.where(pos, d > 0, d < 0)   # sign(d) == elected sign (zeros never agree)
                 acc = d * agree if acc is None else acc.addcmul_(d, agree)
-                div = agree * weight[i] if div is None else div.add_(agree * weight[i])
+                div = agree * weight[i] if div is None else div.add_(agree, alpha=weight[i])
             div[div == 0] = 1
         else:
             acc = torch.stack(deltas).sum(0) if len(deltas) > 1 else deltas[0]
