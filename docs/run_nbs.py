@@ -20,6 +20,9 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from nbproc import renderable_widgets  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 _re_dir = re.compile(r"^\s*#\|\s*(.*?)\s*$")
 
@@ -79,6 +82,9 @@ def run(path: Path, flags: set, timeout: int) -> str:
     client = FlagClient(nb, flags, tst_flags(), timeout=timeout, kernel_name="python3",
                         resources={"metadata": {"path": str(path.parent)}}, store_widget_state=True)
     client.execute()
+    # keep only widget state the site can draw: a third-party widget's state (plotly's FigureWidget carries its whole
+    # plotly.js bundle, ~5 MB) would bloat the notebook, and the docs leave such widgets out anyway (nbproc)
+    nb.metadata = nbformat.from_dict(renderable_widgets(dict(nb.metadata))[1])
     tmp = path.with_suffix(".ipynb.tmp")
     nbformat.write(nb, tmp); tmp.replace(path)
     return f"{path}: {client.ran} cells run, {client.skipped} skipped, {time.time() - t0:.1f}s"
