@@ -11,7 +11,8 @@ from ..core import check, check_choice, check_tensor, describe, said
 
 # %% auto #0
 __all__ = ['stack_attentions', 'token_labels', 'attention_data', 'residual_attention', 'rollout', 'attention_flow',
-           'attention_figure', 'rollout_figure', 'flow_figure', 'head_summary', 'heads_figure', 'AttentionWidget']
+           'attention_figure', 'rollout_figure', 'flow_figure', 'head_summary', 'heads_figure', 'FigureView',
+           'AttentionWidget']
 
 # %% ../../nbs/51_viz.attention.ipynb #68e1c948
 def stack_attentions(attentions, # one [1, heads, q, k] tensor per layer (HF `output_attentions`), or a tensor [layers, heads, q, k]
@@ -264,8 +265,38 @@ def heads_figure(scores, # a polars table with columns layer, head and a score c
     fig.update_layout(title=dict(text=title, font=dict(size=14)), autosize=True, height=min(700, 160 + 18 * L), margin=dict(l=50, r=20, t=50, b=50))
     return fig
 
-# %% ../../nbs/51_viz.attention.ipynb #cd730dbd
-class AttentionWidget:
+# %% ../../nbs/51_viz.attention.ipynb #9339eb89
+class FigureView:
+    "Base of the viz widgets: a plotly `FigureWidget` (`fig`) redrawn from `figure()` whenever one of the controls changes; displays `box`."
+    def _watch(self, *controls): # the ipywidgets whose value changes trigger a redraw
+        import plotly.graph_objects as go
+        self.fig = go.FigureWidget(self._figure_or_message())
+        for w in controls: w.observe(self._redraw, names="value")
+
+    def figure(self): raise NotImplementedError
+
+    def _sync(self): "Adjust the controls to the current state before a redraw (e.g. show the ones the view uses)."
+
+    def _figure_or_message(self):
+        try: return self.figure()
+        except ValueError as e:  # e.g. exact flow on a long prompt: say why in the figure instead of failing silently
+            import plotly.graph_objects as go
+            return go.Figure(layout=dict(title=dict(text=str(e)[:160], font=dict(size=12)), autosize=True, height=200))
+
+    def _redraw(self, change=None):
+        self._sync()
+        new = self._figure_or_message()
+        with self.fig.batch_update():
+            self.fig.data = []
+            self.fig.add_traces(list(new.data))
+            self.fig.layout = new.layout
+
+    def _ipython_display_(self):
+        from IPython.display import display
+        display(self.box)
+
+# %% ../../nbs/51_viz.attention.ipynb #c7acacca
+class AttentionWidget(FigureView):
     "Interactive attention explorer: pattern per layer/head, rollout, flow (Sankey or exact max-flow) and a heads grid."
     VIEWS = ("pattern", "rollout", "flow", "max-flow", "heads")
     def __init__(self, attentions, # one [1, heads, q, k] tensor per layer, or [layers, heads, q, k]
@@ -274,7 +305,7 @@ class AttentionWidget:
                  score: str | None = None, # which score column of `head_scores` to draw
                  view: str = "pattern", # the view shown first
                 ):
-        import ipywidgets as W, plotly.graph_objects as go
+        import ipywidgets as W
         self.attentions = stack_attentions(attentions)
         L, H, T = self.attentions.shape[0], self.attentions.shape[1], self.attentions.shape[-1]
         self.tokens = _check_tokens(tokens, T)
@@ -284,8 +315,7 @@ class AttentionWidget:
         self.layer = W.IntSlider(value=0, min=0, max=L - 1, description="layer", continuous_update=False)
         self.head = W.Dropdown(options=[("mean", -1)] + [(str(h), h) for h in range(H)], value=-1, description="head")
         self.threshold = W.FloatSlider(value=0.05, min=0.0, max=0.5, step=0.01, description="threshold", continuous_update=False)
-        self.fig = go.FigureWidget(self.figure())
-        for w in (self.view, self.layer, self.head, self.threshold): w.observe(self._redraw, names="value")
+        self._watch(self.view, self.layer, self.head, self.threshold)
         self.box = W.VBox([W.HBox([self.view, self.head]), W.HBox([self.layer, self.threshold]), self.fig])
 
     @classmethod
@@ -307,17 +337,3 @@ class AttentionWidget:
         if v == "max-flow": return rollout_figure(self.attentions, self.tokens, method="flow", layer=l)
         if v == "flow": return flow_figure(self.attentions, self.tokens, threshold=self.threshold.value)
         return heads_figure(self.head_scores, self.score)
-
-    def _redraw(self, change=None):
-        try: new = self.figure()
-        except ValueError as e:  # e.g. max-flow on a long prompt: say why instead of failing silently
-            import plotly.graph_objects as go
-            new = go.Figure(layout=dict(title=dict(text=str(e)[:120], font=dict(size=12)), autosize=True, height=200))
-        with self.fig.batch_update():
-            self.fig.data = []
-            self.fig.add_traces(list(new.data))
-            self.fig.layout = new.layout
-
-    def _ipython_display_(self):
-        from IPython.display import display
-        display(self.box)
