@@ -5,10 +5,11 @@
 # %% auto #0
 __all__ = []
 
-# %% ../../nbs/40_pruning.ipynb #6212e7e8
+# %% ../../nbs/40_pruning.ipynb #19d62725
 from .evaluate import *
 from .blocks import *
 from .structured import *
 from .kv import *
-from . import evaluate, blocks, structured, kv
-__all__ = [*evaluate.__all__, *blocks.__all__, *structured.__all__, *kv.__all__]
+from .dims import *
+from . import evaluate, blocks, structured, kv, dims
+__all__ = [*evaluate.__all__, *blocks.__all__, *structured.__all__, *kv.__all__, *dims.__all__]
