@@ -246,12 +246,24 @@ def _gta_stats(sparsify: str | None):
     def stats(d: Tensor, i: int, info: TensorInfo, **p) -> dict:
         dens = p["density"][i]
         d = d.abs_()   # only magnitudes matter from here on (the engine hands over a tensor it owns)
-        if sparsify == "magnitude": mask = magnitude_mask(d, dens)
+        if p.get("argsort_ties") and sparsify != "random" and dens < 1: mask = _sorted_mask(d, dens, sparsify, p.get("gamma", [0.0] * (i + 1))[i])
+        elif sparsify == "magnitude": mask = magnitude_mask(d, dens)
         elif sparsify == "breadcrumbs": mask = breadcrumbs_mask(d, dens, p["gamma"][i])
         else: mask = random_mask(d, dens, info.generator(i))
         scale = l1_rescale(d, mask) if p.get("rescale", False) and dens < 1 else 1.0
         return {"mask": mask, "scale": scale}
     return stats
+
+def _sorted_mask(a: Tensor, density: float, kind: str, gamma: float) -> Tensor:
+    "Masks chosen through a full sort, so ties fall as torch's (unstable) sort orders them: mergekit's exact choice, slower."
+    w, n = a.reshape(-1), a.numel()
+    mask = torch.zeros(n, dtype=torch.bool)
+    if kind == "magnitude": mask[torch.argsort(w, descending=True)[:max(1, int(density * n))]] = True
+    else:
+        target, n_top = int(density * n), int(gamma * n)
+        n_bot = max(0, n - target - n_top)
+        mask[torch.sort(w, descending=False).indices[n_bot:n_bot + target]] = True
+    return mask.reshape(a.shape)
 
 def _gta(consensus: bool):
     "The combination step shared by the GTA methods; works on whole tensors or on row chunks (`rows`)."
@@ -287,13 +299,14 @@ def _gta(consensus: bool):
 _W = Param("weight", float, per_model=True, doc="scale of the model's task vector")
 _LAMBDA = Param("lambda", float, default=1.0, doc="scale of the summed task vectors")
 _DENS = Param("density", float, per_model=True, default=1.0, doc="fraction of task-vector entries kept")
+_ARGSORT = Param("argsort_ties", bool, default=False, doc="pick among equal magnitudes with a full (unstable) sort, as mergekit: its exact output, ~4x slower")
 
 task_arithmetic = merge_method("task_arithmetic", paper="arXiv:2212.04089", rowwise=True,
     params=[_W, Param("normalize", bool, default=False, doc="divide by the summed weights"), _LAMBDA],
     summary="base + lambda * sum(w_i * (theta_i - base))")(_gta(False))
 ties = merge_method("ties", paper="arXiv:2306.01708", rowwise=True, stats=_gta_stats("magnitude"),
     params=[_W, _DENS, Param("normalize", bool, default=True), _LAMBDA, Param("rescale", bool, default=False),
-            Param("int8_mask", bool, default=False, doc="accepted for mergekit configs; no effect on the values")],
+            Param("int8_mask", bool, default=False, doc="accepted for mergekit configs; no effect on the values"), _ARGSORT],
     summary="trim to top-density magnitudes, elect signs, disjoint mean")(_gta(True))
 dare_linear = merge_method("dare_linear", paper="arXiv:2311.03099", rowwise=True, stats=_gta_stats("random"),
     params=[_W, _DENS, Param("normalize", bool, default=False), _LAMBDA, Param("rescale", bool, default=True)],
@@ -304,11 +317,11 @@ dare_ties = merge_method("dare_ties", paper="arXiv:2311.03099", rowwise=True, st
     summary="random drop, L1 rescale, TIES sign consensus")(_gta(True))
 _GAMMA = Param("gamma", float, per_model=True, default=0.01, doc="fraction of the largest entries dropped")
 breadcrumbs = merge_method("breadcrumbs", paper="arXiv:2312.06795", rowwise=True, stats=_gta_stats("breadcrumbs"),
-    params=[_W, _DENS, _GAMMA, Param("normalize", bool, default=False), _LAMBDA, Param("rescale", bool, default=False)],
+    params=[_W, _DENS, _GAMMA, Param("normalize", bool, default=False), _LAMBDA, Param("rescale", bool, default=False), _ARGSORT],
     summary="drop the largest gamma and the smallest entries, weighted sum")(_gta(False))
 breadcrumbs_ties = merge_method("breadcrumbs_ties", paper="arXiv:2312.06795", rowwise=True, stats=_gta_stats("breadcrumbs"),
     params=[_W, _DENS, _GAMMA, Param("normalize", bool, default=False), _LAMBDA, Param("rescale", bool, default=False),
-            Param("int8_mask", bool, default=False)],
+            Param("int8_mask", bool, default=False), _ARGSORT],
     summary="breadcrumbs with TIES sign consensus")(_gta(True))
 
 # %% ../../nbs/31_merging.methods.ipynb #c018

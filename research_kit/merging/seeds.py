@@ -16,7 +16,8 @@ from .methods import METHODS, Param, TensorInfo, merge_method
 from .engine import SiteMap, merge, merge_state_dicts
 
 # %% auto #0
-__all__ = ['dim3_importance', 'dim3', 'plateau', 'plam', 'mos', 'mos_merge', 'MOSMerger', 'bags', 'subset', 'boom', 'boom_update']
+__all__ = ['dim3_importance', 'dim3', 'plateau_layers', 'plam', 'mos', 'mos_merge', 'MOSMerger', 'bags', 'subset', 'boom',
+           'boom_update']
 
 # %% ../../nbs/33_merging.seeds.ipynb #c006
 def dim3_importance(S: Tensor, # scores [n_models, n_columns]
@@ -55,40 +56,39 @@ def dim3(tensors, base, info, stats, rows, rho, c, keep, designated):
     return (flat0 + (D * w).sum(0)).reshape(base.shape)
 
 # %% ../../nbs/33_merging.seeds.ipynb #c012
-def plateau(curve, # polars DataFrame with columns `layer` (int) and `metric`: masking from that layer on
-            reference: float | None = None, # the unmasked metric (default: the metric at the last layer)
-            tol: float = 0.01, # how far from the reference still counts as "no change"
-            relative: bool = False, # `tol` is relative to |reference|
-            min_layers: int = 1, # shortest plateau returned (else an empty list)
-           ) -> list[str]:
-    "The plateau of a layer-wise masking curve: the final run of layers whose metric stays within `tol`, as sites."
+def plateau_layers(curve, # polars table, one row per cut depth L: `layer` and a metric (`nll`, `delta` or `metric`)
+                   tol: float = 0.05, # how far from the uncut value still counts as "no change"
+                   relative: bool = False, # `tol` is relative to |uncut value|
+                  ) -> list[str]:
+    "The plateau of a layer-wise masking curve (`probes` format: the largest `layer` is the uncut run), as block sites."
     import polars as pl
-    check(isinstance(curve, pl.DataFrame) and {"layer", "metric"} <= set(curve.columns), "curve",
-          "a polars DataFrame with columns layer and metric", curve, TypeError)
-    c = curve.sort("layer")
-    layers, vals = c["layer"].to_list(), c["metric"].to_list()
-    check(len(layers) > 0, "curve", "at least one layer", curve)
-    ref = vals[-1] if reference is None else reference
+    col = next((c for c in ("nll", "metric", "delta") if isinstance(curve, pl.DataFrame) and c in curve.columns), None)
+    check(isinstance(curve, pl.DataFrame) and "layer" in curve.columns and col is not None, "curve",
+          "a polars DataFrame with a layer column and one of nll / metric / delta", curve, TypeError)
+    rows = sorted(zip(curve["layer"].to_list(), curve[col].to_list()))
+    check(len(rows) >= 2, "curve", "at least one cut depth and the uncut row", curve)
+    n, ref = rows[-1]
     band = tol * abs(ref) if relative else tol
-    start = len(vals)
-    while start > 0 and abs(vals[start - 1] - ref) <= band: start -= 1
-    out = [f"block.{l}" for l in layers[start:]]
-    return out if len(out) >= min_layers else []
+    start = n
+    for L, v in reversed(rows[:-1]):
+        if abs(v - ref) <= band: start = L
+        else: break
+    return [f"block.{i}" for i in range(start, n)]
 
 def plam(model: Any, # the model to repair (folder, embedded name, model or state dict), e.g. the multimodal / fine-tuned one
          base: Any, # the base LM whose parameters are injected
          *,
          layers: Sequence[str] | None = None, # plateau blocks as site names ("block.20", ...)
-         curve=None, # or a masking curve (polars [layer, metric]) from which `plateau` picks them
+         curve=None, # or a masking curve (`probes.locate.token_mask_curve`) from which `plateau_layers` picks them
          alpha: float = 1.0, # mixing coefficient in the plateau: (1 - alpha) model + alpha base
          out: str | Path | None = None, # output folder (None: return a state dict, for in-memory models)
-         plateau_kw: Mapping | None = None, # options of `plateau` (tol, reference, relative, min_layers)
+         plateau_kw: Mapping | None = None, # options of `plateau_layers` (tol, relative)
          **options, # engine options (progress, dtype, shard_size, ...)
         ):
     "PlaM: inject the base model's parameters into the plateau blocks, keep every other tensor of `model`."
     check((layers is None) != (curve is None), "layers", "either plateau `layers` or a `curve` (exactly one)", said("both or neither"))
     check(isinstance(alpha, (int, float)) and 0 <= alpha <= 1, "alpha", "a number in [0, 1]", alpha)
-    if layers is None: layers = plateau(curve, **dict(plateau_kw or {}))
+    if layers is None: layers = plateau_layers(curve, **dict(plateau_kw or {}))
     layers = list(layers)
     for s in layers: check(isinstance(s, str) and s.startswith("block.") and s[6:].isdigit(), "layers", "block site names like 'block.20'", s)
     keep_model = [{"filter": s, "value": 1.0 - alpha} for s in layers] + [{"value": 1.0}]
