@@ -5,11 +5,12 @@
 # %% auto #0
 __all__ = []
 
-# %% ../../nbs/40_pruning.ipynb #19d62725
+# %% ../../nbs/40_pruning.ipynb #2dda27e8
 from .evaluate import *
 from .blocks import *
 from .structured import *
 from .kv import *
 from .dims import *
-from . import evaluate, blocks, structured, kv, dims
-__all__ = [*evaluate.__all__, *blocks.__all__, *structured.__all__, *kv.__all__, *dims.__all__]
+from .recovery import *
+from . import evaluate, blocks, structured, kv, dims, recovery
+__all__ = [*evaluate.__all__, *blocks.__all__, *structured.__all__, *kv.__all__, *dims.__all__, *recovery.__all__]
