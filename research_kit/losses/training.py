@@ -107,10 +107,8 @@ def sync_gradients(params: Sequence[nn.Parameter], # the parameters whose `.grad
     "Average `.grad` over the processes in one flat all-reduce, as DDP does (no-op in one process)."
     import torch.distributed as dist
     rank, world = dist_info()
-    ps = [p for p in params if p.requires_grad]
+    ps = [p for p in params if p.grad is not None]   # unused parameters (no grad on any process) stay untouched, as in one process
     if world == 1 or not ps: return
-    for p in ps:
-        if p.grad is None: p.grad = torch.zeros_like(p)
     flat = torch.cat([p.grad.reshape(-1) for p in ps])
     dist.all_reduce(flat)
     flat /= world
