@@ -238,11 +238,17 @@ def process_notebook(src: str, dst: str) -> dict:
     # execnb's writer takes any key named `source` for cell source; jslink's saved state has a list there
     widgets = json.loads(open(src, encoding="utf-8").read()).get("metadata", {}).get("widgets")
     nb.metadata.pop("widgets", None)
+    # ... and plotly's JSON can hold one too (a Sankey's link.source): carried through as text, restored below
+    plotly = [o.data for c in nb.cells for o in c.get("outputs", []) if PLOTLY_MIME in (o.get("data") or {})]
+    for data in plotly: data[PLOTLY_MIME] = json.dumps(data[PLOTLY_MIME])
     docs_processors()()(nb)
     write_nb(nb, dst)
-    if widgets:
+    if widgets or plotly:
         d = json.loads(open(dst, encoding="utf-8").read())
-        d.setdefault("metadata", {})["widgets"] = widgets
+        if widgets: d.setdefault("metadata", {})["widgets"] = widgets
+        for c in d["cells"]:
+            for o in c.get("outputs", []):
+                if isinstance((o.get("data") or {}).get(PLOTLY_MIME), str): o["data"][PLOTLY_MIME] = json.loads(o["data"][PLOTLY_MIME])
         open(dst, "w", encoding="utf-8").write(json.dumps(d, indent=1, ensure_ascii=False))
     return getattr(nb, "frontmatter_", {}) or {}
 
