@@ -10,7 +10,7 @@ from torch import Tensor
 from ..core import check, check_choice, check_tensor, describe, said
 
 # %% auto #0
-__all__ = ['stack_attentions', 'token_labels', 'attention_data', 'residual_attention', 'rollout', 'attention_flow',
+__all__ = ['stack_attentions', 'token_labels', 'attention_data', 'residual_attention', 'rollout', 'attention_flow', 'html_safe',
            'attention_figure', 'rollout_figure', 'flow_figure', 'head_summary', 'heads_figure', 'FigureView',
            'AttentionWidget']
 
@@ -99,15 +99,21 @@ def attention_flow(attentions, # as for `stack_attentions`
                 flow[i, j] = nx.maximum_flow_value(G, (top, i), (0, j), flow_func=preflow_push)
     return (flow / flow.sum(-1, keepdim=True).clamp_min(1e-12)).float()
 
-# %% ../../nbs/51_viz.attention.ipynb #7e2f3859
+# %% ../../nbs/51_viz.attention.ipynb #c9f8635e
 _DECIMALS = 3  # values reaching the browser are rounded: 3 decimals are below what a colour scale shows
 
-def _r(x: Tensor) -> list:
-    return torch.round(x.double(), decimals=_DECIMALS).tolist()
+def _r(x: Tensor):
+    "A float32 numpy array, rounded: plotly skips per-element validation and sends it as a typed array (base64)."
+    return torch.round(x.float(), decimals=_DECIMALS).numpy()
+
+def html_safe(text: str, # any label
+             ) -> str:
+    "Escape `&`, `<`, `>` for plotly's pseudo-HTML text (a token `<s>` would otherwise open a tag and wreck the layout)."
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 def _check_tokens(tokens, T: int) -> list[str]:
     check(isinstance(tokens, (list, tuple)) and len(tokens) == T, "tokens", f"a list of {T} token strings (one per position)", tokens, ValueError)
-    return token_labels(tokens)
+    return [html_safe(t) for t in token_labels(tokens)]
 
 def _axes(fig, tokens: list[str], max_ticks: int = 64) -> None:
     T = len(tokens); step = max(1, -(-T // max_ticks))
@@ -145,11 +151,11 @@ def attention_figure(attentions, # one [1, heads, q, k] tensor per layer, or [la
     check(isinstance(layer, int) and -L <= layer < L, "layer", f"an int in [{-L}, {L})", layer)
     check(head is None or (isinstance(head, int) and -H <= head < H), "head", f"None (average) or an int in [{-H}, {H})", head)
     layer %= L
-    sel = a.mean(1) if head is None else a[:, head]  # [L, T, T]: the reduction happens here, in Python
+    sel = lambda l: a[l].mean(0) if head is None else a[l, head]  # [T, T]: the reduction happens here, in Python, per shown layer
     which = "mean of heads" if head is None else f"head {head % H}"
     fig = go.Figure()
     shown = range(L) if all_layers else [layer]
-    for l in shown: fig.add_trace(_heat(sel[l], tokens, f"layer {l}", visible=(l == layer), zmax=1.0))
+    for l in shown: fig.add_trace(_heat(sel(l), tokens, f"layer {l}", visible=(l == layer), zmax=1.0))
     _axes(fig, tokens); _layout(fig, f"Attention, {which}" + ("" if all_layers else f", layer {layer}"), T)
     if all_layers: fig.update_layout(sliders=_layer_slider(L, [str(l) for l in range(L)], layer, "layer "))
     return fig
@@ -185,7 +191,7 @@ def rollout_figure(attentions, # one [1, heads, q, k] tensor per layer (HF `outp
     if all_layers: fig.update_layout(sliders=_layer_slider(L, [str(l) for l in range(L)], layer, "after layer "))
     return fig
 
-# %% ../../nbs/51_viz.attention.ipynb #3c31a893
+# %% ../../nbs/51_viz.attention.ipynb #ccb7cd67
 def flow_figure(attentions, # one [1, heads, q, k] tensor per layer, or [layers, heads, q, k]
                 tokens: Sequence[str], # one label per position [T]
                 threshold: float = 0.05, # drop links carrying less than this share of a row
@@ -220,7 +226,7 @@ def flow_figure(attentions, # one [1, heads, q, k] tensor per layer, or [layers,
                               link=dict(source=src, target=dst, value=val, customdata=hover,
                                         hovertemplate="%{customdata}: %{value:.3f}<extra></extra>")))
     fig.update_layout(title=dict(text=f"Token flow across layers {b} (links ≥ {threshold})", font=dict(size=14)),
-                      autosize=True, height=min(700, 200 + 22 * T), margin=dict(l=10, r=10, t=50, b=10), font=dict(size=10))
+                      autosize=True, height=min(700, 220 + 22 * T), margin=dict(l=10, r=10, t=70, b=10), font=dict(size=10))
     return fig
 
 # %% ../../nbs/51_viz.attention.ipynb #22ecb775
@@ -265,7 +271,7 @@ def heads_figure(scores, # a polars table with columns layer, head and a score c
     fig.update_layout(title=dict(text=title, font=dict(size=14)), autosize=True, height=min(700, 160 + 18 * L), margin=dict(l=50, r=20, t=50, b=50))
     return fig
 
-# %% ../../nbs/51_viz.attention.ipynb #9339eb89
+# %% ../../nbs/51_viz.attention.ipynb #fb04fe87
 class FigureView:
     "Base of the viz widgets: a plotly `FigureWidget` (`fig`) redrawn from `figure()` whenever one of the controls changes; displays `box`."
     def _watch(self, *controls): # the ipywidgets whose value changes trigger a redraw
@@ -286,10 +292,17 @@ class FigureView:
     def _redraw(self, change=None):
         self._sync()
         new = self._figure_or_message()
+        layout = new.layout.to_plotly_json()
+        layout.pop("template", None)  # the same default template every time: re-validating it costs ~100 ms
+        same = len(new.data) == len(self.fig.data) and all(a.type == b.type for a, b in zip(new.data, self.fig.data))
         with self.fig.batch_update():
-            self.fig.data = []
-            self.fig.add_traces(list(new.data))
-            self.fig.layout = new.layout
+            if same:  # the same kinds of traces (a new layer, head, τ...): update them in place, send only what changed
+                for old, nw in zip(self.fig.data, new.data): old.update(nw.to_plotly_json(), overwrite=True)
+                self.fig.layout.update(layout, overwrite=True)
+            else:
+                self.fig.data = []
+                self.fig.add_traces(list(new.data))
+                self.fig.layout = layout
 
     def _ipython_display_(self):
         from IPython.display import display
