@@ -7,5 +7,7 @@ __all__ = []
 
 # %% ../../nbs/20_probes.ipynb #068ff424
 from .hooks import *
-from . import hooks
-__all__ = [*hooks.__all__]
+from .locate import *
+from .steering import *
+from . import hooks, locate, steering
+__all__ = [*hooks.__all__, *locate.__all__, *steering.__all__]

@@ -433,6 +433,7 @@ def _broadcast(value: torch.Tensor, site: str) -> Callable:
 
 class patch(Hooks):
     "Context manager: set the activation at each site to a tensor (broadcast) or to fn(current activation)."
+    # with `positions`, a tensor as long as the sequence is read at those positions; a shorter one is broadcast
     def __init__(self, model: nn.Module, # a Hugging Face model of a registered family
                  values: Mapping[str, torch.Tensor | Callable], # site name or glob -> tensor or function of the activation
                  *,
@@ -444,7 +445,10 @@ class patch(Hooks):
         for name, v in values.items():
             check(isinstance(v, torch.Tensor) or callable(v), f"values[{name!r}]", "a tensor or a function of the activation", v, TypeError)
             for s in _writable(resolve(model, name), "values"):
-                fn = _broadcast(v, s.name) if isinstance(v, torch.Tensor) else v
+                fn = v
+                if isinstance(v, torch.Tensor):  # a full-length tensor is read at the same positions it is written to
+                    full = positions is not None and v.ndim > s.spec.seq_dim and v.shape[s.spec.seq_dim] > 1
+                    fn = _broadcast(_index(v, positions, s.spec.seq_dim) if full else v, s.name)
                 self._add(s, _at(fn, positions, s.spec.seq_dim))
 
 # %% ../../nbs/21_probes.hooks.ipynb #b8dfedaf
@@ -546,20 +550,25 @@ class mask_tokens(Hooks):
     "Context manager: from block `from_layer` on, no query outside `positions` may attend to a key in `positions`."
     def __init__(self, model: nn.Module, # a Hugging Face model of a registered family
                  positions: Sequence[int] | torch.Tensor, # key positions to hide: a list, or a bool mask [batch, seq]
-                 from_layer: int = 0, # first block whose attention is cut
+                 from_layer: int | torch.Tensor = 0, # first block whose attention is cut; or one per batch row [batch]
                 ):
         super().__init__(model)
         n = self.anatomy.n_layers
-        check(isinstance(from_layer, int) and 0 <= from_layer <= n, "from_layer", f"an int in [0, {n}]", from_layer)
+        if isinstance(from_layer, torch.Tensor):
+            check(from_layer.ndim == 1 and bool(((from_layer >= 0) & (from_layer <= n)).all()), "from_layer", f"ints in [0, {n}] (one per batch row)", from_layer)
+            first = int(from_layer.min())
+        else:
+            check(isinstance(from_layer, int) and 0 <= from_layer <= n, "from_layer", f"an int in [0, {n}] or a tensor of them per row", from_layer)
+            first = from_layer
         if isinstance(positions, torch.Tensor) and positions.dtype == torch.bool:
             check(positions.ndim == 2, "positions", "a bool mask [batch, seq] or a list of positions", positions)
         else:
             positions = [int(p) for p in positions]
             check(len(positions) > 0, "positions", "at least one position", positions)
-        self.positions = positions
-        for i in range(from_layer, n): self._add(_parse(self.anatomy, f"attn_mask.{i}"), self._cut)
+        self.positions, self.from_layer = positions, from_layer
+        for i in range(first, n): self._add(_parse(self.anatomy, f"attn_mask.{i}"), lambda m, i=i: self._cut(m, i))
 
-    def _cut(self, m: torch.Tensor) -> torch.Tensor:
+    def _cut(self, m: torch.Tensor, layer: int) -> torch.Tensor:
         b, _, q, k = m.shape
         if isinstance(self.positions, torch.Tensor):
             hide = self.positions.to(m.device)[:, :k]
@@ -567,6 +576,7 @@ class mask_tokens(Hooks):
         else:
             hide = torch.zeros(b, k, dtype=torch.bool, device=m.device)
             hide[:, torch.as_tensor(self.positions, device=m.device) % k] = True
+        if isinstance(self.from_layer, torch.Tensor): hide = hide & (self.from_layer.to(m.device) <= layer)[:, None]
         qpos = torch.arange(k - q, k, device=m.device)  # absolute positions of the queries (a KV cache holds the rest)
         inside = hide.gather(1, qpos.expand(b, q))  # [b, q]: the query itself is a hidden token
         cut = hide[:, None, :] & ~inside[:, :, None]  # [b, q, k]
