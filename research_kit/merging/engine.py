@@ -371,8 +371,22 @@ class _Plan:
                 if x is not None: out[p.name] = x
         return self.method.resolve(len(self.srcs), out)
 
-def _merge_one(plan: _Plan, name: str, shape: tuple, out_dt: torch.dtype, chunk_elems: int, emit) -> None:
-    "Merge one tensor and hand the result (whole or in row chunks) to `emit(name, tensor)`."
+from contextlib import contextmanager
+@contextmanager
+def _threads(n: int | None):
+    "Temporarily set torch's intra-op threads (None: leave them)."
+    old = torch.get_num_threads()
+    if n is not None and n != old: torch.set_num_threads(n)
+    try: yield
+    finally:
+        if n is not None and n != old: torch.set_num_threads(old)
+
+def _merge_one(plan: _Plan, name: str, shape: tuple, out_dt: torch.dtype, chunk_elems: int, emit, single_below: int = 0) -> None:
+    "Merge one tensor and hand the result (whole or in row chunks) to `emit(name, tensor)`; small tensors on one thread."
+    with _threads(1 if math.prod(shape) < single_below else None):
+        _merge_tensor(plan, name, shape, out_dt, chunk_elems, emit)
+
+def _merge_tensor(plan: _Plan, name: str, shape: tuple, out_dt: torch.dtype, chunk_elems: int, emit) -> None:
     ref_dt = plan.ref.dtype(name)
     if not ref_dt.is_floating_point:
         emit(name, plan.ref.read(name)); return
@@ -428,6 +442,7 @@ def merge(models: Sequence, # input models: local HF folders, embedded names ("s
           shard_size: int | str = "2GB", # largest output shard
           chunk_mb: float = 16, # row-wise methods read huge tensors in chunks of about this many MB (all inputs together)
           seed: int = 0, # seed of random methods (DARE)
+          single_thread_below: int = 4_000_000, # tensors with fewer elements are merged on one intra-op thread (less sync overhead)
           progress: bool = True, # show a progress bar over tensors
           overwrite: bool = True, # replace an existing `out` (only once the new one is complete)
           **params, # method parameters: global scalars, or per-model lists (mergekit settings allowed as entries)
@@ -440,7 +455,7 @@ def merge(models: Sequence, # input models: local HF folders, embedded names ("s
     with atomic_dir(out, overwrite=overwrite) as tmp:
         w = ShardWriter(tmp, plan.plan, shard_size)
         for n, shape, dt in _progress(plan.plan, len(plan.plan), f"merging ({plan.method.name})", progress):
-            _merge_one(plan, n, shape, dt, chunk_elems, w.write)
+            _merge_one(plan, n, shape, dt, chunk_elems, w.write, single_thread_below)
         w.close()
         _write_side_files(plan, tmp, tokenizer_source, models, base, params)
     return Path(out)
