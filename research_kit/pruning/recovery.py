@@ -90,7 +90,7 @@ class ChunkFT:
             for m, p in self.chunks.items(): m.weight[slice(*self.bounds(m, self.active))] = p
         self.steps += 1
         if self.steps % self.interval == 0: self.activate((self.active + 1) % self.n_chunks)
-        return float(loss)
+        return float(loss.detach())
 
     def close(self) -> None:
         "Restore the linears' forward and every parameter's requires_grad."
