@@ -7,14 +7,13 @@
 2. The three widgets in JupyterLab: a small notebook (tiny random model, random embeddings) is run in Lab; each widget's
    plotly FigureWidget draws, and changing a control in the browser redraws the figure through the kernel.
 """
-import os, re, shutil, socket, subprocess, sys, time, urllib.request
+import os, socket, subprocess, sys, time, urllib.request
 from pathlib import Path
-from urllib.parse import urlparse
 
 import nbformat
 import pytest
 
-from test_docs_site import LOCAL, WIDE_FIGURES, _browser, site  # noqa: F401 (site is a fixture)
+from test_docs_site import WIDE_FIGURES, _browser, loopback_only, site  # noqa: F401 (site is a fixture)
 
 ROOT = Path(__file__).resolve().parent.parent
 SITE = ROOT / "_docs"
@@ -47,14 +46,7 @@ def test_viz_pages_in_chromium(site):  # noqa: F811
     SHOTS.mkdir(parents=True, exist_ok=True)
     bad = {}
     with _browser() as browser:
-        ctx = browser.new_context(viewport={"width": 1280, "height": 900})
-        outside = []
-        def route(r):
-            u = urlparse(r.request.url)
-            if u.scheme in ("http", "https", "ws", "wss") and u.hostname not in LOCAL:
-                outside.append(r.request.url); r.abort()
-            else: r.continue_()
-        ctx.route("**/*", route)
+        ctx, outside = loopback_only(browser)
         for name, least in PAGES.items():
             path = _page_path(name)
             page, errors, failed = _open(ctx, f"{site}/{path}")
