@@ -446,7 +446,7 @@ def recover_lm(model: nn.Module, # a causal LM, trained in place
     for b in train_batches(model, tok, texts, steps, batch_size, max_length, seed, progress, "recover"):
         loss = model(**b, labels=b["input_ids"].masked_fill(b["attention_mask"] == 0, -100)).loss
         opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
-        losses.append(float(loss))
+        losses.append(loss.item())
     model.train(was)
     return losses
 
@@ -510,15 +510,25 @@ def adapt_prune(model: nn.Module, # a Llama-family causal LM (not changed)
     return cur, pl.DataFrame(rows)
 
 # %% ../../nbs/43_pruning.structured.ipynb #ae910522
-def top_heads(table, # a table with columns layer, head, score (e.g. probes' retrieval scores)
+def _score_col(table, by: str | None) -> str:
+    "The score column: `by`, else 'score', else the one numeric column besides layer/head (e.g. probes' 'retrieval')."
+    cols = getattr(table, "columns", None)
+    check(cols is not None and {"layer", "head"} <= set(cols), "table", "a polars table with columns layer, head and a score", table, TypeError)
+    if by is None:
+        num = [c for c, t in table.schema.items() if c not in ("layer", "head") and t.is_numeric()]
+        by = "score" if "score" in cols else (num[0] if len(num) == 1 else None)
+    check(by in cols, "by", f"the score column (one of {cols})", by)
+    return by
+
+def top_heads(table, # a table with columns layer, head and a score (e.g. probes.locate.retrieval_scores)
               k: int, # how many heads
+              by: str | None = None, # the score column; None: 'score', or the only numeric column besides layer/head
              ) -> dict[int, list[int]]:
     "The k highest-scoring heads as {layer: [heads]}."
-    cols = getattr(table, "columns", None)
-    check(cols is not None and {"layer", "head", "score"} <= set(cols), "table", "a polars table with columns layer, head, score", table, TypeError)
+    by = _score_col(table, by)
     check(isinstance(k, int) and 1 <= k <= table.height, "k", f"an int in [1, {table.height}] (heads in the table)", k)
     out: dict[int, list[int]] = {}
-    for l, h in table.sort("score", descending=True).head(k).select("layer", "head").iter_rows(): out.setdefault(int(l), []).append(int(h))
+    for l, h in table.sort(by, descending=True).head(k).select("layer", "head").iter_rows(): out.setdefault(int(l), []).append(int(h))
     return {l: sorted(v) for l, v in sorted(out.items())}
 
 def random_heads(model: nn.Module, # the model whose heads are drawn
@@ -537,15 +547,16 @@ def random_heads(model: nn.Module, # the model whose heads are drawn
     return {l: sorted(v) for l, v in sorted(out.items())}
 
 def head_knockout(model: nn.Module, # a Hugging Face model of a registered family
-                  table, # layer, head, score (from the probes)
+                  table, # layer, head and a score (from the probes)
                   k: int, # heads knocked out per set
                   metric: Callable[[nn.Module], float], # evaluated with the heads masked, e.g. needle accuracy
                   seeds: Sequence[int] = (0, 1, 2), # random sets to compare against
+                  by: str | None = None, # the score column (see `top_heads`)
                  ):
     "The metric with no heads masked, with the top-k scored heads masked, and with k random heads masked: a polars table."
     import polars as pl
     from research_kit.probes import ablate
-    top = top_heads(table, k)
+    top = top_heads(table, k, by)
     sets = [("none", None, {}), ("top-k by score", None, top)] + [("random", s, random_heads(model, k, s, exclude=top)) for s in seeds]
     rows = []
     for name, seed, hs in sets:
