@@ -128,6 +128,7 @@ for _k, _doc in [("embed", "token embedding"), ("pos_embed", "learned position e
     register_site(SiteKind(_k, _m(_k), per_layer=False, doc=_doc))
 register_site(SiteKind("block_in", lambda a, i: a.block(i), side="input", doc="residual stream entering block i"))
 register_site(SiteKind("z", _m("o"), side="input", doc="heads' concatenated outputs, input of the output projection"))
+register_site(SiteKind("mlp_hidden", _m("mlp_out"), side="input", doc="MLP hidden activations, input of the down projection [batch, seq, d_mlp]"))
 register_site(SiteKind("head", _m("o"), get=_head_get, set=_head_set, per_head=True, doc="one head's contribution to the residual stream"))
 register_site(SiteKind("attn_pattern", _m("attn"), get=_pattern_get, seq_dim=2, writable=False, eager=True,
                        doc="attention probabilities [batch, heads, q, k] (eager attention)"))
@@ -140,7 +141,7 @@ def site_kinds():
     return pl.DataFrame([{"kind": n, "name": f"{n}.{{i}}.{{h}}" if (k := SITE_KINDS[n]).per_head else f"{n}.{{i}}" if k.per_layer else n,
                           "side": k.side, "writable": k.writable, "what": k.doc} for n in SITE_KINDS.names()])
 
-# %% ../../nbs/21_probes.hooks.ipynb #951c8cde
+# %% ../../nbs/21_probes.hooks.ipynb #ce95b07f
 @dataclass(frozen=True)
 class Site:
     "One resolved site: its canonical name, kind, layer and head."
@@ -158,9 +159,10 @@ class Site:
         return (stage, -1 if self.layer is None else self.layer, int(self.spec.side != "input"))
 
 def _has(a: Anatomy, kind: str) -> bool:
-    "Whether this family has the module behind `kind`."
-    probe = {"block_in": "block", "z": "o", "head": "o", "attn_pattern": "attn", "attn_mask": "attn"}.get(kind, kind)
-    return a.path(probe if not SITE_KINDS[kind].per_layer else f"{probe}.0") is not None
+    "Whether this family has the module behind `kind` (asks the kind itself, so registered kinds work too)."
+    spec = SITE_KINDS[kind]
+    try: return spec.module(a, 0 if spec.per_layer else None) is not None
+    except ValueError: return False
 
 def all_sites(model: nn.Module, # a Hugging Face model of a registered family
               kind: str | None = None, # only this kind
@@ -213,7 +215,7 @@ def resolve(model: nn.Module, # a Hugging Face model of a registered family
             s = _parse(a, n); out.setdefault(s.name, s)
     return list(out.values())
 
-# %% ../../nbs/21_probes.hooks.ipynb #85640e4b
+# %% ../../nbs/21_probes.hooks.ipynb #f0687a9d
 class _StopForward(Exception):
     "Raised inside the forward pass to end it early after the last needed site (caught by the capture that raised it)."
 
@@ -295,7 +297,7 @@ class Hooks:
         self._leave()
         return isinstance(ev, _StopForward) and ev.args == (id(self),)
 
-# %% ../../nbs/21_probes.hooks.ipynb #f0687a9d
+# %% ../../nbs/21_probes.hooks.ipynb #1a58287f
 def _index(x: torch.Tensor, positions, dim: int) -> torch.Tensor:
     "x at `positions` along `dim` (a copy, so the full tensor is not kept alive)."
     if positions is None: return x
@@ -366,7 +368,7 @@ class capture(Hooks):
             if self.acts.calls[s.name]: self.acts[s.name] = _join(self.acts.calls[s.name], s.spec.seq_dim)
         return out
 
-# %% ../../nbs/21_probes.hooks.ipynb #1a58287f
+# %% ../../nbs/21_probes.hooks.ipynb #0a618227
 def encode_inputs(model: nn.Module, # the model the inputs are for
                   inputs, # a string, a list of strings (needs `tok`), a tokenizer output / dict, or input ids [batch, seq]
                   tok=None, # the tokenizer, for strings
@@ -408,7 +410,7 @@ def activations(model: nn.Module, # a Hugging Face model of a registered family
         model(**batch)
     return acts
 
-# %% ../../nbs/21_probes.hooks.ipynb #ffd72170
+# %% ../../nbs/21_probes.hooks.ipynb #acd9f09b
 def _at(fn: Callable, positions, dim: int) -> Callable:
     "Apply fn only at `positions` along `dim` (all positions when None)."
     if positions is None: return fn
@@ -451,7 +453,7 @@ class patch(Hooks):
                     fn = _broadcast(_index(v, positions, s.spec.seq_dim) if full else v, s.name)
                 self._add(s, _at(fn, positions, s.spec.seq_dim))
 
-# %% ../../nbs/21_probes.hooks.ipynb #b8dfedaf
+# %% ../../nbs/21_probes.hooks.ipynb #8928b382
 def _reference(model, sites: list[Site], reference, tok) -> tuple[Mapping, torch.Tensor | None]:
     "Activations at `sites` on reference inputs (or already captured ones), and the reference's attention mask."
     check(reference is not None, "reference", "inputs (or captured activations) to take means or resamples from", reference)
@@ -500,7 +502,7 @@ class ablate(Hooks):
             m = None if r is None else (mask if mask is not None else torch.ones(r.shape[:2])).to(r.device)
             self._add(s, _at(ABLATIONS[how](r, m, gen), positions, s.spec.seq_dim))
 
-# %% ../../nbs/21_probes.hooks.ipynb #acd9f09b
+# %% ../../nbs/21_probes.hooks.ipynb #643f8f9e
 def _vector(v, arg: str) -> torch.Tensor:
     v = torch.as_tensor(v)
     check(v.ndim == 1, arg, "a 1-d vector [d]", v)
@@ -545,7 +547,7 @@ class project_out(Hooks):
                 return x - (x @ u)[..., None] * u
             self._add(s, _at(proj, positions, s.spec.seq_dim))
 
-# %% ../../nbs/21_probes.hooks.ipynb #643f8f9e
+# %% ../../nbs/21_probes.hooks.ipynb #f659aa03
 class mask_tokens(Hooks):
     "Context manager: from block `from_layer` on, no query outside `positions` may attend to a key in `positions`."
     def __init__(self, model: nn.Module, # a Hugging Face model of a registered family

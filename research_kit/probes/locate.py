@@ -169,6 +169,10 @@ def _pair(model, tok, clean, corrupted) -> tuple[dict, dict]:
     check(c["input_ids"].shape == r["input_ids"].shape, "corrupted", f"inputs of the clean shape {list(c['input_ids'].shape)}", r["input_ids"])
     return c, r
 
+def _out(o) -> torch.Tensor:
+    "What a metric reads: the logits, or the last hidden state of an encoder without a head."
+    return o.logits if getattr(o, "logits", None) is not None else o.last_hidden_state
+
 def _rows(sites, effects, positions, lo, hi):
     import polars as pl
     gap = hi - lo
@@ -180,7 +184,7 @@ def _rows(sites, effects, positions, lo, hi):
 def patching_sweep(model: nn.Module, # a Hugging Face model of a registered family
                    clean, # clean inputs (text with `tok`, ids or a tokenizer output)
                    corrupted, # corrupted inputs of the same length
-                   metric: Callable[[torch.Tensor], torch.Tensor], # model output logits [batch, seq, vocab] -> scalar
+                   metric: Callable[[torch.Tensor], torch.Tensor], # logits [batch, seq, vocab] (an encoder: last hidden state) -> scalar
                    *,
                    tok=None, # tokenizer, for text
                    kinds: Sequence[str] = ("block", "attn_out", "mlp"), # site kinds to sweep ("head" for every head)
@@ -191,13 +195,13 @@ def patching_sweep(model: nn.Module, # a Hugging Face model of a registered fami
     c, r = _pair(model, tok, clean, corrupted)
     sites = _sweep_sites(model, kinds)
     acts = activations(model, c, [s.name for s in sites], stop_after=None, to=None)
-    hi, lo = float(metric(model(**c).logits)), float(metric(model(**r).logits))
+    hi, lo = float(metric(_out(model(**c)))), float(metric(_out(model(**r))))
     seq = c["input_ids"].shape[1]
     jobs = [(s, p) for s in sites for p in (range(seq) if per_position else [None])]
     effects = []
     for s, p in tqdm(jobs, desc="patching", disable=len(jobs) < 50):
         with patch(model, {s.name: acts[s.name]}, positions=None if p is None else [p]):
-            effects.append(float(metric(model(**r).logits)) - lo)
+            effects.append(float(metric(_out(model(**r)))) - lo)
     return _rows([s for s, _ in jobs], effects, [p for _, p in jobs], 0.0, hi - lo)
 
 def attribution_patching(model: nn.Module, # a Hugging Face model of a registered family
@@ -215,12 +219,12 @@ def attribution_patching(model: nn.Module, # a Hugging Face model of a registere
     read = sorted({f"z.{s.layer}" if s.kind == "head" else s.name for s in sites})
     with torch.no_grad():
         clean_acts = activations(model, c, read, stop_after=None, to=None)
-        hi = float(metric(model(**c).logits))
+        hi = float(metric(_out(model(**c))))
     with torch.enable_grad(), capture(model, read, detach=False, to=None) as acts:
-        out = metric(model(**r).logits)
+        out = metric(_out(model(**r)))
         for v in acts.calls.values(): v[0].retain_grad()
         out.backward()
-    lo = float(out)
+    lo = float(out.detach())
     a = anatomy(model)
     jobs, effects = [], []
     for s in sites:
@@ -233,7 +237,7 @@ def attribution_patching(model: nn.Module, # a Hugging Face model of a registere
             jobs.append((s, p)); effects.append(e)
     return _rows([s for s, _ in jobs], effects, [p for _, p in jobs], 0.0, hi - lo)
 
-# %% ../../nbs/22_probes.locate.ipynb #ef6b7034
+# %% ../../nbs/22_probes.locate.ipynb #5b6dd269
 def _repeated_tokens(model, tok, n: int, batch: int, seed: int) -> torch.Tensor:
     g = torch.Generator().manual_seed(seed)
     specials = set(tok.all_special_ids)
@@ -270,7 +274,7 @@ def head_scores(model: nn.Module, # a Hugging Face model of a registered family
         ind[l] = p[:, :, q2, q2 - n + 1].mean((0, 2))
     return _scores_table(prev, "previous_token").join(_scores_table(ind, "induction").drop("site"), on=["layer", "head"])
 
-# %% ../../nbs/22_probes.locate.ipynb #d8b9523d
+# %% ../../nbs/22_probes.locate.ipynb #fdf88190
 _KEYS = ["castle", "garden", "river", "library", "harbor", "forest", "kitchen", "museum", "market", "bridge", "island", "tower"]
 
 def needle_tasks(tok, # the tokenizer (to size the haystack in tokens)
@@ -305,7 +309,7 @@ def needle_tasks(tok, # the tokenizer (to size the haystack in tokens)
         tasks.append({"prompt": prompt, "answer": " " + value, "needle": (at, at + len(needle)), "depth": depth, "key": key})
     return tasks
 
-# %% ../../nbs/22_probes.locate.ipynb #fdf88190
+# %% ../../nbs/22_probes.locate.ipynb #56d2754c
 def _words(text: str) -> list[str]:
     import re
     return re.findall(r"[a-z0-9]+", text.lower())
@@ -318,7 +322,7 @@ def answer_recall(answer: str, # the expected answer
     check(len(want) > 0, "answer", "an answer with at least one word", answer)
     return sum(w in got for w in want) / len(want)
 
-# %% ../../nbs/22_probes.locate.ipynb #56d2754c
+# %% ../../nbs/22_probes.locate.ipynb #bc81e759
 @torch.no_grad()
 def retrieval_scores(model: nn.Module, # a causal LM of a registered family
                      tok, # its tokenizer
@@ -362,7 +366,7 @@ def retrieval_scores(model: nn.Module, # a causal LM of a registered family
     table.runs = pl.DataFrame(runs)  # type: ignore[attr-defined]
     return table
 
-# %% ../../nbs/22_probes.locate.ipynb #f492c882
+# %% ../../nbs/22_probes.locate.ipynb #cac8e112
 @torch.no_grad()
 def token_mask_curve(model: nn.Module, # a causal LM of a registered family
                      tok, # its tokenizer
@@ -370,6 +374,7 @@ def token_mask_curve(model: nn.Module, # a causal LM of a registered family
                      targets: Sequence[str], # the continuation scored, one per example
                      *,
                      prefix: str = "", # text before the segment (kept visible), e.g. an instruction
+                     bridge: str = "", # text between segment and target (visible, not scored), e.g. " Answer:"
                      layers: Sequence[int] | None = None, # cut depths to try (default: 0..n_layers)
                      batch_size: int = 16, # cut depths run together in one batch
                     ):
@@ -378,15 +383,16 @@ def token_mask_curve(model: nn.Module, # a causal LM of a registered family
     from tqdm.auto import tqdm
     check(len(segments) == len(targets) and len(segments) > 0, "targets", f"one target per segment ({len(segments)})", said(f"{len(targets)}"))
     a = anatomy(model)
-    layers = list(range(a.n_layers + 1)) if layers is None else list(layers)
+    layers = list(range(a.n_layers + 1)) if layers is None else sorted(set(int(L) for L in layers))
+    check(all(0 <= L <= a.n_layers for L in layers) and len(layers) > 0, "layers", f"cut depths in [0, {a.n_layers}]", said(f"{layers}"))
     rows = {L: [] for L in layers}
     for seg, tgt in tqdm(list(zip(segments, targets)), desc="token masking", disable=len(segments) < 4):
-        text = prefix + seg + tgt
+        text = prefix + seg + bridge + tgt
         enc = tok(text, return_tensors="pt", return_offsets_mapping=True)
         offs = enc.pop("offset_mapping")[0]
         real = offs[:, 1] > offs[:, 0]
         hide = real & (offs[:, 0] >= len(prefix)) & (offs[:, 1] <= len(prefix) + len(seg))
-        score = real & (offs[:, 0] >= len(prefix) + len(seg))
+        score = real & (offs[:, 0] >= len(prefix) + len(seg) + len(bridge))
         check(bool(hide.any()) and bool(score.any()), "segments", "segments and targets that each cover at least one token", seg)
         batch = encode_inputs(model, enc)
         ids = batch["input_ids"][0]
