@@ -141,7 +141,7 @@ def site_kinds():
     return pl.DataFrame([{"kind": n, "name": f"{n}.{{i}}.{{h}}" if (k := SITE_KINDS[n]).per_head else f"{n}.{{i}}" if k.per_layer else n,
                           "side": k.side, "writable": k.writable, "what": k.doc} for n in SITE_KINDS.names()])
 
-# %% ../../nbs/21_probes.hooks.ipynb #ce95b07f
+# %% ../../nbs/21_probes.hooks.ipynb #951c8cde
 @dataclass(frozen=True)
 class Site:
     "One resolved site: its canonical name, kind, layer and head."
@@ -215,7 +215,7 @@ def resolve(model: nn.Module, # a Hugging Face model of a registered family
             s = _parse(a, n); out.setdefault(s.name, s)
     return list(out.values())
 
-# %% ../../nbs/21_probes.hooks.ipynb #f0687a9d
+# %% ../../nbs/21_probes.hooks.ipynb #85640e4b
 class _StopForward(Exception):
     "Raised inside the forward pass to end it early after the last needed site (caught by the capture that raised it)."
 
@@ -297,7 +297,7 @@ class Hooks:
         self._leave()
         return isinstance(ev, _StopForward) and ev.args == (id(self),)
 
-# %% ../../nbs/21_probes.hooks.ipynb #1a58287f
+# %% ../../nbs/21_probes.hooks.ipynb #f0687a9d
 def _index(x: torch.Tensor, positions, dim: int) -> torch.Tensor:
     "x at `positions` along `dim` (a copy, so the full tensor is not kept alive)."
     if positions is None: return x
@@ -368,7 +368,7 @@ class capture(Hooks):
             if self.acts.calls[s.name]: self.acts[s.name] = _join(self.acts.calls[s.name], s.spec.seq_dim)
         return out
 
-# %% ../../nbs/21_probes.hooks.ipynb #0a618227
+# %% ../../nbs/21_probes.hooks.ipynb #1a58287f
 def encode_inputs(model: nn.Module, # the model the inputs are for
                   inputs, # a string, a list of strings (needs `tok`), a tokenizer output / dict, or input ids [batch, seq]
                   tok=None, # the tokenizer, for strings
