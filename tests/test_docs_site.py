@@ -43,6 +43,29 @@ def _sync_playwright():
 
 
 @contextlib.contextmanager
+def jupyterlab(tmp_path: Path, root_dir: Path, extra: tuple = ()):
+    "A real JupyterLab server on loopback (no token), serving `root_dir` with settings kept in `tmp_path`; yields its port."
+    import socket, urllib.request
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0)); port = s.getsockname()[1]
+    bindir = Path(sys.executable).parent
+    env = {**os.environ, "JUPYTER_CONFIG_DIR": str(tmp_path / "cfg"), "JUPYTERLAB_SETTINGS_DIR": str(tmp_path / "settings"),
+           "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "ws"), "PATH": str(bindir) + os.pathsep + os.environ["PATH"]}
+    log = open(tmp_path / f"lab{port}.log", "w")
+    lab = subprocess.Popen([str(bindir / "jupyter"), "lab", "--no-browser", f"--port={port}", "--ServerApp.ip=127.0.0.1",
+                            "--ServerApp.token=", "--ServerApp.password=", f"--ServerApp.root_dir={root_dir}",
+                            *(["--allow-root"] if os.geteuid() == 0 else []), *extra],
+                           cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        for _ in range(240):
+            try: urllib.request.urlopen(f"http://127.0.0.1:{port}/api", timeout=2); break
+            except Exception: time.sleep(0.5)
+        yield port
+    finally:
+        lab.terminate(); lab.wait(20); log.close()
+
+
+@contextlib.contextmanager
 def _browser():
     "A headless Debian Chromium driven by Playwright (never a browser of Playwright's own); closed on exit."
     sync_playwright, chromium = _sync_playwright(), _chromium()

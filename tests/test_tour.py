@@ -6,12 +6,12 @@
   Set RK_TOUR_PREBUILT=1 to test the `_artifacts/tour.html` already built;
 * the tour opened in JupyterLab as `make lab` starts it is not marked modified (see docs/jupyter_lab_config.py).
 """
-import json, os, re, shutil, socket, subprocess, sys, time, urllib.request
+import os, re, shutil, subprocess, sys
 from pathlib import Path
 
 import pytest
 
-from test_docs_site import WIDE_FIGURES, _browser, loopback_only
+from test_docs_site import WIDE_FIGURES, _browser, jupyterlab, loopback_only
 
 ROOT = Path(__file__).resolve().parent.parent
 TOUR = ROOT / "_artifacts" / "tour.html"
@@ -59,11 +59,6 @@ def test_tour_makes_no_outside_request(tour):
     assert "The capital of France is Paris." in res["text"] and "The answer is" not in res["text"]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0)); return s.getsockname()[1]
-
-
 def test_make_lab_uses_the_config():
     make = (ROOT / "Makefile").read_text()
     recipe = make.split("\nlab:", 1)[1].split("\n\n", 1)[0]
@@ -77,21 +72,8 @@ def test_tour_opens_unmodified_in_jupyterlab(tmp_path):
     nbs = tmp_path / "nbs"; nbs.mkdir()
     shutil.copy(ROOT / "nbs" / "index.ipynb", nbs / "index.ipynb")
     before = (nbs / "index.ipynb").read_bytes()
-    jupyter = str(Path(sys.executable).parent / "jupyter")
-    env = {**os.environ, "JUPYTER_CONFIG_DIR": str(tmp_path / "cfg"), "JUPYTERLAB_SETTINGS_DIR": str(tmp_path / "settings"),
-           "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "ws"), "PATH": str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"]}
-
     def dirty(extra: list[str]) -> bool:
-        port = _free_port()
-        log = open(tmp_path / f"lab{port}.log", "w")
-        lab = subprocess.Popen([jupyter, "lab", "--no-browser", f"--port={port}", "--ServerApp.ip=127.0.0.1",
-                                "--ServerApp.token=", "--ServerApp.password=", f"--ServerApp.root_dir={nbs}",
-                                *(["--allow-root"] if os.geteuid() == 0 else []), *extra],
-                               cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            for _ in range(240):
-                try: urllib.request.urlopen(f"http://127.0.0.1:{port}/api", timeout=2); break
-                except Exception: time.sleep(0.5)
+        with jupyterlab(tmp_path, nbs, tuple(extra)) as port:
             with _browser() as browser:
                 page = browser.new_page(viewport={"width": 1280, "height": 900})
                 page.goto(f"http://127.0.0.1:{port}/lab/tree/index.ipynb?reset", wait_until="load")
@@ -100,8 +82,6 @@ def test_tour_opens_unmodified_in_jupyterlab(tmp_path):
                     return e && /idle/i.test(e.getAttribute('data-status') || ''); }""", timeout=120_000)
                 page.wait_for_timeout(3000)  # the metadata update follows the kernel's info reply
                 return page.evaluate("() => [...document.querySelectorAll('.lm-TabBar-tab.jp-mod-dirty')].length > 0")
-        finally:
-            lab.terminate(); lab.wait(20)
 
     assert dirty([]), "control: a plain JupyterLab no longer marks the cleaned tour modified (is the fix still needed?)"
     assert not dirty([f"--config={ROOT / LAB_CONFIG}"]), "the tour opens marked modified in JupyterLab (make lab)"

@@ -7,13 +7,12 @@
 2. The three widgets in JupyterLab: a small notebook (tiny random model, random embeddings) is run in Lab; each widget's
    plotly FigureWidget draws, and changing a control in the browser redraws the figure through the kernel.
 """
-import os, socket, subprocess, sys, time, urllib.request
 from pathlib import Path
 
 import nbformat
 import pytest
 
-from test_docs_site import WIDE_FIGURES, _browser, loopback_only, site  # noqa: F401 (site is a fixture)
+from test_docs_site import WIDE_FIGURES, _browser, jupyterlab, loopback_only, site  # noqa: F401 (site is a fixture)
 
 ROOT = Path(__file__).resolve().parent.parent
 SITE = ROOT / "_docs"
@@ -96,27 +95,11 @@ _LAB_NB = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0)); return s.getsockname()[1]
-
-
 def test_widgets_in_jupyterlab(tmp_path):
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in _LAB_NB],
                                   metadata={"kernelspec": {"display_name": "python3", "language": "python", "name": "python3"}})
     nbs = tmp_path / "nbs"; nbs.mkdir(); nbformat.write(nb, nbs / "widgets.ipynb")
-    jupyter = str(Path(sys.executable).parent / "jupyter")
-    env = {**os.environ, "JUPYTER_CONFIG_DIR": str(tmp_path / "cfg"), "JUPYTERLAB_SETTINGS_DIR": str(tmp_path / "settings"),
-           "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "ws"), "PATH": str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"]}
-    port = _free_port()
-    log = open(tmp_path / "lab.log", "w")
-    lab = subprocess.Popen([jupyter, "lab", "--no-browser", f"--port={port}", "--ServerApp.ip=127.0.0.1", "--ServerApp.token=",
-                            "--ServerApp.password=", f"--ServerApp.root_dir={nbs}", *(["--allow-root"] if os.geteuid() == 0 else [])],
-                           cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        for _ in range(240):
-            try: urllib.request.urlopen(f"http://127.0.0.1:{port}/api", timeout=2); break
-            except Exception: time.sleep(0.5)
+    with jupyterlab(tmp_path, nbs) as port:
         with _browser() as browser:
             page = browser.new_page(viewport={"width": 1280, "height": 1000})
             errors = []
@@ -145,8 +128,6 @@ def test_widgets_in_jupyterlab(tmp_path):
                                    timeout=60_000)
             t1 = title()
             page.screenshot(path=str(SHOTS / "jupyterlab_widgets.png"), full_page=True)
-    finally:
-        lab.terminate(); lab.wait(20)
     assert "Error displaying widget" not in text and "Traceback" not in text, text[:2000]
     assert not errors, errors
     assert "Attention" in t0 and "rollout" in t1.lower(), (t0, t1)
