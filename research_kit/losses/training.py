@@ -4,7 +4,7 @@
 
 # %% ../../nbs/14_losses.training.ipynb #9bffbc79
 from __future__ import annotations
-import math, os, time
+import inspect, math, os, time
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
@@ -19,11 +19,18 @@ from ..models import _pool, encode
 
 
 # %% auto #0
-__all__ = ['Embedder', 'dist_info', 'init_distributed', 'shard', 'gather_rows', 'sync_gradients', 'broadcast_parameters',
-           'plain_loss', 'CachedLoss', 'ranking_metrics', 'evaluate_retrieval', 'multi_positive_batches',
-           'fit_embedder']
+__all__ = ['PooledEncoder', 'Embedder', 'dist_info', 'init_distributed', 'shard', 'gather_rows', 'plain_loss', 'CachedLoss',
+           'ranking_metrics', 'evaluate_retrieval', 'multi_positive_batches', 'fit_embedder']
 
 # %% ../../nbs/14_losses.training.ipynb #a04bac77
+class PooledEncoder(nn.Module):
+    "The encoder and its pooling as one module: a tokenized batch -> pooled (normalised) embeddings; what DDP wraps."
+    def __init__(self, model: nn.Module, pooling: str = "mean", normalize: bool = True):
+        super().__init__(); self.model, self.pooling, self.normalize = model, pooling, normalize
+    def forward(self, **batch: Tensor) -> Tensor:
+        e = _pool(self.model.base_model(**batch).last_hidden_state.float(), batch["attention_mask"], self.pooling)
+        return F.normalize(e, dim=-1) if self.normalize else e
+
 class Embedder:
     "A callable `texts -> [n, d_model]` pooled (and normalised) sentence embeddings, with the autograd graph."
     def __init__(self, model: nn.Module, # a Hugging Face encoder or decoder
@@ -34,6 +41,7 @@ class Embedder:
                 ):
         check_choice(pooling, ["mean", "cls", "last"], "pooling")
         self.model, self.tok, self.pooling, self.normalize, self.max_length = model, tok, pooling, normalize, max_length
+        self.net = PooledEncoder(model, pooling, normalize)   # replaced by its DDP wrapper under `distribute()`
 
     def tokenize(self, texts: Sequence[str], # the texts of one chunk
                 ) -> dict[str, Tensor]:
@@ -45,12 +53,28 @@ class Embedder:
     def forward(self, batch: dict[str, Tensor], # a tokenized chunk (from `tokenize`)
                ) -> Tensor:
         "Pooled (and normalised) embeddings of a tokenized chunk [n, d_model], with the graph when grad is on."
-        e = _pool(self.model.base_model(**batch).last_hidden_state.float(), batch["attention_mask"], self.pooling)
-        return F.normalize(e, dim=-1) if self.normalize else e
+        return self.net(**batch)
 
     def __call__(self, texts: Sequence[str], # the texts of one chunk
                 ) -> Tensor:
         return self.forward(self.tokenize(texts))
+
+    def distribute(self) -> Embedder:
+        "Wrap the encoder in `DistributedDataParallel` when a process group of 2+ processes is up (no-op otherwise); returns self."
+        from torch.nn.parallel import DistributedDataParallel as DDP
+        if dist_info()[1] > 1 and not isinstance(self.net, DDP):
+            dev = next(self.model.parameters()).device
+            # buffers are constants here: synced once at wrapping, not in every forward (processes run different numbers of
+            # chunks, and a collective in a forward would then wait forever); a pooler or LM head the pooled output does not
+            # use gets no gradient (find_unused_parameters)
+            new = "forward_sync_buffers" in inspect.signature(DDP.__init__).parameters   # the name since torch 2.12
+            self.net = DDP(self.net, device_ids=[dev.index] if dev.type == "cuda" else None, find_unused_parameters=True,
+                           **{"forward_sync_buffers" if new else "broadcast_buffers": False})
+        return self
+
+    def no_sync(self):
+        "Context in which DDP accumulates gradients without synchronising them (a no-op outside DDP)."
+        return self.net.no_sync() if hasattr(self.net, "no_sync") else nullcontext()
 
     def __repr__(self): return f"Embedder({type(self.model).__name__}, pooling={self.pooling!r}, normalize={self.normalize})"
 
@@ -101,26 +125,6 @@ def gather_rows(x: Tensor, # this rank's rows [n_r, d]
     dist.all_gather(parts, buf.contiguous())
     own = _ScaleGrad.apply(x, grad_scale) if grad_scale != 1.0 else x
     return torch.cat([own if r == rank else parts[r][:n] for r, n in enumerate(sizes)])
-
-def sync_gradients(params: Sequence[nn.Parameter], # the parameters whose `.grad` to average
-                  ) -> None:
-    "Average `.grad` over the processes in one flat all-reduce, as DDP does (no-op in one process)."
-    import torch.distributed as dist
-    rank, world = dist_info()
-    ps = [p for p in params if p.grad is not None]   # unused parameters (no grad on any process) stay untouched, as in one process
-    if world == 1 or not ps: return
-    flat = torch.cat([p.grad.reshape(-1) for p in ps])
-    dist.all_reduce(flat)
-    flat /= world
-    i = 0
-    for p in ps: n = p.numel(); p.grad.copy_(flat[i:i + n].view_as(p)); i += n
-
-def broadcast_parameters(model: nn.Module) -> None:
-    "Copy rank 0's parameters and buffers to every process (as DDP does when it wraps a model)."
-    import torch.distributed as dist
-    if dist_info()[1] == 1: return
-    with torch.no_grad():
-        for t in [*model.parameters(), *model.buffers()]: dist.broadcast(t.data, 0)
 
 
 # %% ../../nbs/14_losses.training.ipynb #a863da0a
@@ -194,6 +198,10 @@ def _replay(state: dict):
         if "cuda" in state: torch.cuda.set_rng_state_all(state["cuda"])
         yield
 
+def _synced(fn: Callable, sync: bool):
+    "Inside: a forward whose backward DDP synchronises when `sync`, else accumulates locally (`fn.no_sync()`, e.g. an `Embedder`)."
+    return nullcontext() if sync or not callable(getattr(fn, "no_sync", None)) else fn.no_sync()
+
 def _tokenizes(fn: Callable) -> bool:
     "Whether an encoder splits into `tokenize(texts)` and `forward(batch)` (an `Embedder`), so a chunk is tokenized once."
     return callable(getattr(fn, "tokenize", None)) and callable(getattr(fn, "forward", None))
@@ -219,14 +227,14 @@ class CachedLoss:
         self.chunk_size, self.loss_chunk_size, self.replay_rng = chunk_size, loss_chunk_size, replay_rng
         self.sort_by_length, self.reuse_last_graph, self.distributed = sort_by_length, reuse_last_graph, distributed
 
-    def _first_pass(self, fn: Callable, texts: list[str], keep_last: bool) -> tuple[Tensor, list, list[dict], Tensor | None]:
+    def _first_pass(self, fn: Callable, texts: list[str], keep_last: bool, sync_kept: bool = False) -> tuple[Tensor, list, list[dict], Tensor | None]:
         "Embeddings of every chunk without a graph (the last one with its graph when `keep_last`), each chunk's input and RNG state."
         plan, tok = _plan(texts, self.chunk_size, self.sort_by_length), _tokenizes(fn)
         chunks, states, outs, last = [], [], [], None
         for j, c in enumerate(plan):
             x = fn.tokenize([texts[i] for i in c]) if tok else [texts[i] for i in c]   # tokenized once, used in both passes
             states.append(_rng_state())
-            with torch.set_grad_enabled(keep_last and j == len(plan) - 1):
+            with torch.set_grad_enabled(keep_last and j == len(plan) - 1), _synced(fn, sync_kept):
                 e = fn.forward(x) if tok else fn(x)
             if e.requires_grad: last = e
             outs.append(e.detach()); chunks.append((c, x))
@@ -246,16 +254,16 @@ class CachedLoss:
         zero = lambda x: torch.zeros_like(x) if x.grad is None else x.grad
         return total, zero(q), zero(d)
 
-    def _backward(self, fn: Callable, chunks: list, states: list[dict], last: Tensor | None, grads: Tensor, scale: Tensor) -> None:
+    def _backward(self, fn: Callable, chunks: list, states: list[dict], last: Tensor | None, grads: Tensor, scale: Tensor, sync_last: bool) -> None:
         "Second embedding pass: each chunk with its graph (RNG replayed; the kept last chunk as is), backpropagating the cached gradients."
         tok = _tokenizes(fn)
         with torch.enable_grad():
             for j in reversed(range(len(chunks))):   # the kept chunk first: its graph is freed at once
                 c, x = chunks[j]
                 if last is not None and j == len(chunks) - 1: e = last
-                elif self.replay_rng:
-                    with _replay(states[j]): e = fn.forward(x) if tok else fn(x)
-                else: e = fn.forward(x) if tok else fn(x)
+                else:   # under DDP only the encoder's final backward of the step synchronises (the others accumulate)
+                    with _replay(states[j]) if self.replay_rng else nullcontext(), _synced(fn, sync_last and j == 0):
+                        e = fn.forward(x) if tok else fn(x)
                 (e * (grads[torch.tensor(c, device=grads.device)] * scale)).sum().backward()
 
     def __call__(self, queries: Sequence[str], # B query texts (the global batch: the same on every process)
@@ -269,8 +277,10 @@ class CachedLoss:
         grad_on = torch.is_grad_enabled()
         qs, ds = shard(len(queries), rank, world), shard(len(docs), rank, world)
         # only the very last chunk keeps its graph: it is the first one backpropagated, so at most one chunk graph is alive at a time
+        separate = self.embed_docs is not self.embed   # under DDP each encoder synchronises once per step, in its final backward
         q, q_chunks, q_states, q_last = self._first_pass(self.embed, queries[qs], False)
-        d, d_chunks, d_states, d_last = self._first_pass(self.embed_docs, docs[ds], grad_on and self.reuse_last_graph)
+        d, d_chunks, d_states, d_last = self._first_pass(self.embed_docs, docs[ds], grad_on and self.reuse_last_graph,
+                                                         sync_kept=separate and ds.stop - ds.start <= self.chunk_size)
         if world > 1: q, d = gather_rows(q, _sizes(len(queries), world)), gather_rows(d, _sizes(len(docs), world))
         value, gq, gd = self._loss_and_grads(q, d, pos_mask.to(q.device))
         out = value.detach().clone()
@@ -278,8 +288,8 @@ class CachedLoss:
         out.requires_grad_()
         def hook(g):
             # each process backpropagates only its share; × world so that averaging over processes (DDP) gives the full gradient
-            self._backward(self.embed_docs, d_chunks, d_states, d_last, gd[ds], g * world)
-            self._backward(self.embed, q_chunks, q_states, q_last, gq[qs], g * world)
+            self._backward(self.embed_docs, d_chunks, d_states, d_last, gd[ds], g * world, sync_last=separate)
+            self._backward(self.embed, q_chunks, q_states, q_last, gq[qs], g * world, sync_last=True)
             return g
         out.register_hook(hook)
         return out
@@ -411,11 +421,10 @@ def fit_embedder(model: nn.Module, # a sentence encoder (e.g. `load("minilm-l6")
     rank, world = init_distributed()   # joins the process group of torchrun / accelerate launch; (0, 1) otherwise
     check(batch_size >= world, "batch_size", f"at least one query per process ({world})", batch_size)
     seed_all(seed)
-    broadcast_parameters(model)
     on_emb = getattr(fn, "on_embeddings", False)
     kw = dict(loss_kw) if on_emb else {"tau": tau, **loss_kw}
     if not on_emb and takes(fn, "generator") and "generator" not in kw: kw["generator"] = torch.Generator().manual_seed(seed + 1)
-    embed = Embedder(model, tok, pooling=pooling, max_length=max_length)
+    embed = Embedder(model, tok, pooling=pooling, max_length=max_length).distribute()   # DDP over the processes (rank 0's weights)
     step_loss = CachedLoss(fn, embed, chunk_size=chunk_size, **kw) if chunk_size else (lambda q, d, m: plain_loss(fn, embed, q, d, m, **kw))
     shuffle = torch.Generator().manual_seed(seed)   # the same global batches on every process; each embeds its share
     n_q = sum(1 for v in data.positives(noisy).values() if v)
@@ -442,8 +451,7 @@ def fit_embedder(model: nn.Module, # a sentence encoder (e.g. `load("minilm-l6")
         q, d, m = next(it)
         opt.zero_grad(set_to_none=True)
         l = step_loss(q, d, m)
-        l.backward()
-        sync_gradients(params)   # average over processes, as DDP does (no-op in one process)
+        l.backward()   # under torchrun DDP averages the gradients over the processes in this backward
         if max_grad_norm is not None: torch.nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
         opt.step(); sched.step()
         lv = float(l.detach())
