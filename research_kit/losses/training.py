@@ -202,6 +202,18 @@ def _synced(fn: Callable, sync: bool):
     "Inside: a forward whose backward DDP synchronises when `sync`, else accumulates locally (`fn.no_sync()`, e.g. an `Embedder`)."
     return nullcontext() if sync or not callable(getattr(fn, "no_sync", None)) else fn.no_sync()
 
+@contextmanager
+def _sparse_embedding_grads(fn: Callable):
+    "Inside: the encoder's embedding tables (of an `Embedder`'s model) get sparse gradients; on exit they are made dense again."
+    model = getattr(fn, "model", None)
+    tables = [m for m in model.modules() if isinstance(m, nn.Embedding) and not m.sparse and m.weight.requires_grad] if isinstance(model, nn.Module) else []
+    for m in tables: m.sparse = True
+    try: yield
+    finally:
+        for m in tables:
+            m.sparse = False
+            if m.weight.grad is not None and m.weight.grad.is_sparse: m.weight.grad = m.weight.grad.to_dense()
+
 def _tokenizes(fn: Callable) -> bool:
     "Whether an encoder splits into `tokenize(texts)` and `forward(batch)` (an `Embedder`), so a chunk is tokenized once."
     return callable(getattr(fn, "tokenize", None)) and callable(getattr(fn, "forward", None))
@@ -257,14 +269,19 @@ class CachedLoss:
     def _backward(self, fn: Callable, chunks: list, states: list[dict], last: Tensor | None, grads: Tensor, scale: Tensor, sync_last: bool) -> None:
         "Second embedding pass: each chunk with its graph (RNG replayed; the kept last chunk as is), backpropagating the cached gradients."
         tok = _tokenizes(fn)
+        def one(j):
+            c, x = chunks[j]
+            if last is not None and j == len(chunks) - 1: e = last
+            else:   # under DDP only the encoder's final backward of the step synchronises (the others accumulate)
+                with _replay(states[j]) if self.replay_rng else nullcontext(), _synced(fn, sync_last and j == 0):
+                    e = fn.forward(x) if tok else fn(x)
+            (e * (grads[torch.tensor(c, device=grads.device)] * scale)).sum().backward()
         with torch.enable_grad():
-            for j in reversed(range(len(chunks))):   # the kept chunk first: its graph is freed at once
-                c, x = chunks[j]
-                if last is not None and j == len(chunks) - 1: e = last
-                else:   # under DDP only the encoder's final backward of the step synchronises (the others accumulate)
-                    with _replay(states[j]) if self.replay_rng else nullcontext(), _synced(fn, sync_last and j == 0):
-                        e = fn.forward(x) if tok else fn(x)
-                (e * (grads[torch.tensor(c, device=grads.device)] * scale)).sum().backward()
+            # the kept chunk first (its graph is freed at once); sparse embedding gradients until the final chunk, so a
+            # chunk's backward writes its tokens' rows, not a whole vocabulary-sized gradient (MiniLM: 30k × 384) per chunk
+            with _sparse_embedding_grads(fn):
+                for j in reversed(range(1, len(chunks))): one(j)
+            one(0)   # dense, as a plain backward leaves them (and the one DDP synchronises)
 
     def __call__(self, queries: Sequence[str], # B query texts (the global batch: the same on every process)
                  docs: Sequence[str], # N candidate texts
