@@ -128,16 +128,13 @@ def gather_rows(x: Tensor, # this rank's rows [n_r, d]
 
 
 # %% ../../nbs/14_losses.training.ipynb #a863da0a
-def _chunks(items: Sequence, size: int | None) -> list:
-    "Consecutive slices of at most `size` (one slice when `size` is None)."
-    size = len(items) if size is None else size
-    return [items[i:i + size] for i in range(0, len(items), size)]
-
 def _plan(texts: Sequence[str], size: int | None, sort: bool) -> list[list[int]]:
-    "Index lists of the chunks: `size` texts each, longest texts first when `sort` (less padding), else in order."
+    "Index lists of the chunks: `size` texts each, a smaller remainder first (so the last chunk is a full one), longest texts first when `sort` (less padding), else in order."
     idx = list(range(len(texts)))
-    if sort and size is not None and size < len(texts): idx.sort(key=lambda i: -len(texts[i]))
-    return _chunks(idx, size)
+    if size is None or size >= len(idx): return [idx]
+    if sort: idx.sort(key=lambda i: -len(texts[i]))
+    r = len(idx) % size
+    return ([idx[:r]] if r else []) + [idx[i:i + size] for i in range(r, len(idx), size)]
 
 def _unsort(parts: list[Tensor], plan: list[list[int]]) -> Tensor:
     "Concatenate per-chunk rows and put them back in the callers' order [n, d]."
