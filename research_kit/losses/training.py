@@ -219,7 +219,7 @@ class CachedLoss:
     "GradCache: a similarity loss over a batch of any size, in memory of one chunk, with full-batch gradients (and across processes)."
     def __init__(self, loss: Callable, # a score loss fn(scores, pos_mask, tau, reduction) or an embedding loss
                  embed: Callable, # texts -> embeddings [n, d] with graph (e.g. an `Embedder`)
-                 chunk_size: int = 32, # texts per forward pass (bounds activation memory)
+                 chunk_size: int = 32, # texts per forward pass: bounds activation memory; take the largest that fits (each chunk's backward has a fixed cost)
                  loss_chunk_size: int | None = -1, # query rows per loss piece; -1: same as chunk_size; None: all rows at once
                  embed_docs: Callable | None = None, # a separate document encoder (default: `embed`)
                  replay_rng: bool = True, # replay each chunk's RNG state (exact gradients with dropout)
