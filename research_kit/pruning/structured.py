@@ -40,6 +40,8 @@ def resize_layers(model, config):
     "Give every decoder layer the widths in config.layer_heads / layer_kv_heads / layer_intermediate."
     d, hd = config.hidden_size, config.head_dim
     ab, mb = config.attention_bias, config.mlp_bias
+    # this source is saved next to the weights and must run with transformers alone (no research_kit, so no anatomy):
+    # it names the Llama modules it subclasses directly
     for layer, h, kv, f in zip(model.model.layers, config.layer_heads, config.layer_kv_heads, config.layer_intermediate):
         at, mlp = layer.self_attn, layer.mlp
         at.q_proj, at.k_proj = nn.Linear(d, h * hd, bias=ab), nn.Linear(d, kv * hd, bias=ab)
