@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #76ecb0ad
 from __future__ import annotations
-import os, random, shutil, tempfile, uuid
+import json, math, numbers, os, random, shutil, tempfile, time, uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,8 +14,9 @@ import numpy as np
 import torch
 
 # %% auto #0
-__all__ = ['device', 'seed_all', 'describe', 'check', 'said', 'check_choice', 'check_tensor', 'to_device', 'masked_mean',
-           'batched', 'atomic_dir', 'cache_dir', 'Entry', 'Registry']
+__all__ = ['MARKER', 'device', 'seed_all', 'describe', 'check', 'said', 'check_choice', 'check_tensor', 'interval',
+           'check_number', 'to_device', 'masked_mean', 'batched', 'written_by_research_kit', 'check_out', 'atomic_dir',
+           'cache_dir', 'Entry', 'Registry']
 
 # %% ../nbs/00_core.ipynb #13ffe0b4
 def device(prefer: str | None = None, # "cuda", "cpu", "mps" or None to pick (env `RESEARCH_KIT_DEVICE` wins)
@@ -94,6 +95,35 @@ def check_tensor(x: Any, # the value that came
     if finite and x.is_floating_point(): check(bool(torch.isfinite(x).all()), arg, "finite values (no NaN or inf)", said(f"{describe(x)} with non-finite entries"))
     return x
 
+# %% ../nbs/00_core.ipynb #c0a1n002
+def interval(lo: float | None = None, # lower bound (None: unbounded)
+             hi: float | None = None, # upper bound (None: unbounded)
+             lo_open: bool = False, # exclude `lo`
+             hi_open: bool = False, # exclude `hi`
+            ) -> str:
+    "The range written as an interval, e.g. `[0, 1]`, `(0, inf)`."
+    f = lambda v: "inf" if v is None else f"{v:g}" if isinstance(v, float) else str(v)
+    return f"{'(' if lo_open or lo is None else '['}{'-' + f(None) if lo is None else f(lo)}, {f(hi)}{')' if hi_open or hi is None else ']'}"
+
+def check_number(x: Any, # the value that came
+                 arg: str, # the argument's name
+                 lo: float | None = None, # lower bound (None: unbounded)
+                 hi: float | None = None, # upper bound (None: unbounded)
+                 lo_open: bool = False, # exclude `lo`
+                 hi_open: bool = False, # exclude `hi`
+                 integer: bool = False, # require an int
+                ) -> float | int:
+    "Check that `x` is a finite real number (an int if `integer`) in the range; return it as a Python number."
+    if isinstance(x, (torch.Tensor, np.ndarray)) and x.ndim == 0: x = x.item()
+    kind = "an int" if integer else "a finite number"
+    ok_type = isinstance(x, numbers.Integral if integer else numbers.Real) and not isinstance(x, bool)
+    check(ok_type, arg, f"{kind} in {interval(lo, hi, lo_open, hi_open)}", x, TypeError)
+    x = int(x) if integer else float(x) if not isinstance(x, numbers.Integral) else x
+    check(math.isfinite(x), arg, f"{kind} in {interval(lo, hi, lo_open, hi_open)}", x)
+    inside = (lo is None or (x > lo if lo_open else x >= lo)) and (hi is None or (x < hi if hi_open else x <= hi))
+    check(inside, arg, f"{kind} in {interval(lo, hi, lo_open, hi_open)}", x)
+    return x
+
 # %% ../nbs/00_core.ipynb #a365ff42
 def to_device(obj: Any, # a tensor, or a dict / list / tuple holding tensors
               dev: torch.device | str | None = None, # target device; None means `device()`
@@ -120,17 +150,59 @@ def batched(items: Sequence, # anything sliceable
     for i in range(0, len(items), size): yield items[i:i + size]
 
 # %% ../nbs/00_core.ipynb #5099863d
+MARKER = ".research_kit.json"
+
+def _listing(p: Path, n: int = 5) -> str:
+    "A few names of what a folder holds, for messages."
+    names = sorted(q.name for q in p.iterdir())
+    return f"{len(names)} entr{'y' if len(names) == 1 else 'ies'}" + (": " + ", ".join(names[:n]) + (", ..." if len(names) > n else "") if names else "")
+
+def written_by_research_kit(folder: str | Path, # a folder
+                           ) -> bool:
+    "Whether `folder` is one research_kit wrote (it holds the marker file)."
+    p = Path(folder)
+    return p.is_dir() and not p.is_symlink() and (p / MARKER).is_file()
+
+def check_out(out: Any, # the output folder that came
+              inputs: Iterable = (), # the paths the writer reads (others, e.g. models in memory, are skipped)
+              overwrite: bool = False, # the caller asked to replace an existing `out`
+              arg: str = "out", # the argument's name, for messages
+             ) -> Path:
+    "Refuse an `out` that is, contains or lies inside an input, or exists and may not be replaced; return it resolved."
+    check(isinstance(out, (str, os.PathLike)) and str(out) != "", arg, "a folder path (str or Path)", out, TypeError)
+    check(isinstance(overwrite, bool), "overwrite", "True or False", overwrite, TypeError)
+    dest = Path(out).expanduser().resolve()
+    for i in inputs:
+        if not isinstance(i, (str, os.PathLike)) or not Path(i).expanduser().exists(): continue
+        src = Path(i).expanduser().resolve()
+        rel = "is" if dest == src else "lies inside" if src in dest.parents else "contains" if dest in src.parents else None
+        check(rel is None, arg, "a folder apart from every input (not one, not inside one, not holding one)",
+              said(f"{str(out)!r}, which {rel} the input {str(i)!r}; nothing was written"))
+    if dest.exists() or Path(out).is_symlink():
+        check(Path(out).is_dir() and not Path(out).is_symlink(), arg, "a folder path",
+              said(f"{str(out)!r}, which exists and is not a folder; nothing was written"))
+        check(overwrite, arg, "a folder that does not exist yet (overwrite=True replaces one that research_kit wrote)",
+              said(f"{str(out)!r}, which exists and holds {_listing(dest)}; nothing was written"))
+        check(written_by_research_kit(dest), arg, f"a folder research_kit wrote (with its {MARKER} marker) to overwrite",
+              said(f"{str(out)!r}, which holds {_listing(dest)} and no marker: it is not ours to replace; nothing was written"))
+    return dest
+
 @contextmanager
 def atomic_dir(dest: str | Path, # the folder to create (or replace) when the block succeeds
-               overwrite: bool = True, # replace an existing `dest`; if False an existing one is an error
+               overwrite: bool = False, # replace an existing `dest` (only one research_kit wrote)
+               inputs: Iterable = (), # paths read by the writer: `dest` may not be, contain or lie inside one
+               what: str = "", # what is written, recorded in the marker (e.g. "merge (ties)")
+               arg: str = "out", # the argument's name, for messages
               ) -> Iterator[Path]:
-    "Yield a temporary folder beside `dest`; rename it to `dest` only if the block succeeds."
-    dest = Path(dest)
-    if dest.exists() and not overwrite: raise ValueError(f"dest: expected a path that does not exist yet, got {str(dest)!r} which exists")
+    "Yield a temporary folder beside `dest`; rename it to `dest` only if the block succeeds (see `check_out`)."
+    dest = check_out(dest, inputs, overwrite, arg)
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.tmp-", dir=dest.parent))
     try:
         yield tmp
+        (tmp / MARKER).write_text(json.dumps({"written_by": "research_kit", "what": what,
+                                              "time": time.strftime("%Y-%m-%dT%H:%M:%S%z")}, indent=1))
+        check_out(dest, inputs, overwrite, arg)   # again: something may have appeared there while we worked
         old = dest.with_name(f".{dest.name}.old-{uuid.uuid4().hex[:8]}")
         if dest.exists(): dest.rename(old)
         tmp.rename(dest)
