@@ -12,11 +12,11 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from .core import Registry, atomic_dir, batched, cache_dir, check, check_choice, describe, device as default_device, masked_mean, said
+from .core import Registry, atomic_dir, batched, cache_dir, check, check_choice, check_number, describe, device as default_device, masked_mean, said
 
 # %% auto #0
 __all__ = ['EMBEDDED', 'TINY', 'FAMILIES', 'LLAMA', 'BERT', 'GPT2', 'gguf_to_folder', 'embedded', 'load', 'complete',
-           'tiny_tokenizer', 'tiny', 'Family', 'register_family', 'Anatomy', 'anatomy', 'encode']
+           'tiny_tokenizer', 'tiny', 'save_model', 'Family', 'register_family', 'Anatomy', 'anatomy', 'encode']
 
 # %% ../nbs/01_models.ipynb #c5ad3ce6
 EMBEDDED = Registry("embedded model")
@@ -43,6 +43,7 @@ def _clear_quantizer_marks(model: nn.Module) -> nn.Module:
 
 def gguf_to_folder(gguf: str | Path, # path to a .gguf file (Llama-family, as transformers supports)
                    dest: str | Path | None = None, # output folder; default: a cache folder named after the file
+                   overwrite: bool = False, # replace an existing `dest` that research_kit wrote (a finished cache is reused)
                   ) -> Path:
     "Convert a GGUF checkpoint once into a float32 Hugging Face folder (cached); return the folder."
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -53,7 +54,7 @@ def gguf_to_folder(gguf: str | Path, # path to a .gguf file (Llama-family, as tr
     tok = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
     model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
     _clear_quantizer_marks(model)
-    with atomic_dir(dest) as tmp:
+    with atomic_dir(dest, overwrite=overwrite, inputs=[gguf], what=f"float32 conversion of {gguf.name}", arg="dest") as tmp:
         model.save_pretrained(tmp); tok.save_pretrained(tmp)
     return dest
 
@@ -130,11 +131,12 @@ def load(name_or_path: str | Path, # an embedded name ("smollm2-135m", "minilm-l
 def complete(model: nn.Module, # a causal LM
              tok, # its tokenizer
              prompt: str, # the text to continue
-             max_new_tokens: int = 20, # the most tokens to add
+             max_new_tokens: int = 20, # the most tokens to add, in [1, inf)
              stop: str | Sequence[str] | None = None, # end the continuation at the first of these strings (left out), e.g. "\n"
             ) -> str:
     "Greedy continuation of `prompt` (the prompt included in the returned text)."
     check(isinstance(prompt, str) and prompt != "", "prompt", "a non-empty string", prompt)
+    check_number(max_new_tokens, "max_new_tokens", 1, integer=True)
     stops = [stop] if isinstance(stop, str) else list(stop or [])
     check(all(isinstance(s, str) and s != "" for s in stops), "stop", "None, a non-empty string or a list of them", stop)
     ids = tok(prompt, return_tensors="pt").to(next(model.parameters()).device)
@@ -209,6 +211,30 @@ def tiny(family: str = "llama", # "llama", "bert" or "gpt2"
         torch.manual_seed(seed)
         model = cls(config)
     return model.eval(), tok
+
+# %% ../nbs/01_models.ipynb #m0sv0002
+def save_model(model: nn.Module, # a Hugging Face model (anything with `save_pretrained`)
+               tokenizer, # its tokenizer, or None
+               out: str | Path, # the folder to write
+               *,
+               overwrite: bool = False, # replace an existing `out` that research_kit wrote
+               inputs: Sequence = (), # folders the model was read from (`out` may not be, contain or lie inside one)
+               what: str = "model", # what is saved, recorded in the folder's marker
+              ) -> Path:
+    "Save `model` and `tokenizer` into `out` atomically, with the tokenizer class recorded; return the folder."
+    import json
+    check(hasattr(model, "save_pretrained"), "model", "a Hugging Face model with save_pretrained", model, TypeError)
+    src = getattr(getattr(model, "config", None), "_name_or_path", None)
+    ins = list(inputs) + ([src] if src and Path(str(src)).is_dir() else [])
+    with atomic_dir(out, overwrite=overwrite, inputs=ins, what=what) as tmp:
+        model.save_pretrained(tmp)
+        if tokenizer is not None:
+            tokenizer.save_pretrained(tmp)
+            cfg_path = tmp / "tokenizer_config.json"
+            cfg = json.loads(cfg_path.read_text()) if cfg_path.exists() else {}
+            cfg.setdefault("tokenizer_class", type(tokenizer).__name__)
+            cfg_path.write_text(json.dumps(cfg, indent=2, ensure_ascii=False))
+    return Path(out)
 
 # %% ../nbs/01_models.ipynb #ec97f4d3
 @dataclass(frozen=True)
