@@ -10,14 +10,14 @@ from typing import Callable, Mapping, Sequence
 import torch
 from torch import nn
 
-from ..core import Registry, batched, check, check_choice, describe, said
+from ..core import Registry, batched, check, check_choice, check_number, describe, said
 from ..models import LLAMA, anatomy, register_family
 from ..probes import SITE_KINDS, SiteKind, activations, encode_inputs, register_site
 from .evaluate import as_texts
 
 # %% auto #0
 __all__ = ['MODELING_SOURCE', 'PrunedLlamaConfig', 'PrunedLlamaForCausalLM', 'HEAD_SCORERS', 'CHANNEL_SCORERS', 'widths',
-           'prune_heads', 'slice_channels', 'head_scores', 'channel_scores', 'select_heads', 'prune_channels',
+           'prune_heads', 'slice_channels', 'head_importance', 'channel_importance', 'select_heads', 'prune_channels',
            'adaptive_sparsity', 'recover_lm', 'select_recovery_data', 'adapt_prune', 'top_heads', 'random_heads',
            'head_knockout']
 
@@ -300,7 +300,7 @@ def _ch_taylor(model, tok, texts, max_length, batch_size, progress):
     model.zero_grad(set_to_none=True)
     return out
 
-def head_scores(model: nn.Module, # a Llama-family causal LM
+def head_importance(model: nn.Module, # a Llama-family causal LM
                 tok=None, # its tokenizer (not needed for "magnitude")
                 texts=None, # calibration texts, e.g. `data.corpus("mixed", "calibration", n=32)` (hybrid multi-domain)
                 scorer: str = "wanda", # "wanda", "taylor" or "magnitude"
@@ -308,14 +308,14 @@ def head_scores(model: nn.Module, # a Llama-family causal LM
                 batch_size: int = 4, # texts per forward pass
                 progress: bool = True, # show a tqdm bar
                ):
-    "Importance of every attention head: a polars table [layer, head, kv_group, importance] (higher = keep)."
+    "How much each attention head matters to the LM (for pruning): a polars table [layer, head, kv_group, importance, criterion] (higher = keep)."
     import polars as pl
     fn = HEAD_SCORERS[check_choice(scorer, HEAD_SCORERS.names(), "scorer")]
     per_layer = fn(model, tok, texts, max_length, batch_size, progress)
     rows = [(i, h, h // (len(s) // kv), float(v)) for i, (s, (_, kv, _)) in enumerate(zip(per_layer, widths(model))) for h, v in enumerate(s.tolist())]
-    return pl.DataFrame(rows, schema=["layer", "head", "kv_group", "importance"], orient="row")
+    return pl.DataFrame(rows, schema=["layer", "head", "kv_group", "importance"], orient="row").with_columns(criterion=pl.lit(scorer))
 
-def channel_scores(model: nn.Module, # a Llama-family causal LM
+def channel_importance(model: nn.Module, # a Llama-family causal LM
                    tok=None, # its tokenizer (not needed for "magnitude")
                    texts=None, # calibration texts (hybrid multi-domain by default in the helpers below)
                    scorer: str = "wanda", # "wanda", "taylor" or "magnitude"
@@ -323,13 +323,13 @@ def channel_scores(model: nn.Module, # a Llama-family causal LM
                    batch_size: int = 4, # texts per forward pass
                    progress: bool = True, # show a tqdm bar
                   ):
-    "Importance of every MLP channel: a polars table [layer, channel, importance] (higher = keep)."
+    "How much each MLP channel matters to the LM (for pruning): a polars table [layer, channel, importance, criterion] (higher = keep)."
     import polars as pl
     _check_llama(model)
     fn = CHANNEL_SCORERS[check_choice(scorer, CHANNEL_SCORERS.names(), "scorer")]
     per_layer = fn(model, tok, texts, max_length, batch_size, progress)
     rows = [(i, j, float(v)) for i, s in enumerate(per_layer) for j, v in enumerate(s.tolist())]
-    return pl.DataFrame(rows, schema=["layer", "channel", "importance"], orient="row")
+    return pl.DataFrame(rows, schema=["layer", "channel", "importance"], orient="row").with_columns(criterion=pl.lit(scorer))
 
 # %% ../../nbs/43_pruning.structured.ipynb #513bd14b
 def _fraction(x, arg: str, low_open: bool = True) -> float:
@@ -337,20 +337,40 @@ def _fraction(x, arg: str, low_open: bool = True) -> float:
     check(ok, arg, f"a number in {'(0' if low_open else '[0'}, 1]", x)
     return float(x)
 
+def _importance_table(table, # what came
+                      unit: str, # "head" or "channel"
+                      arg: str, # the argument's name
+                      fn: str, # the function whose table is expected
+                     ):
+    "Check that `table` is an importance table (columns layer, <unit>, importance with finite values); return it."
+    need = ["layer", unit, "importance"]
+    cols = list(getattr(table, "columns", None) or []) if hasattr(table, "filter") else None
+    check(cols is not None, arg, f"a polars table from {fn} (columns {', '.join(need)})", table, TypeError)
+    missing = [c for c in need if c not in cols]
+    hint = ("; this looks like probes.head_scores' table, which says what heads do (attention patterns), not how much the "
+            "LM needs them: score heads for pruning with head_importance, or rename the column to rank by to 'importance'"
+            if {"previous_token", "induction"} & set(cols) else "")
+    check(not missing, arg, f"a table from {fn} with columns {', '.join(need)}{hint}",
+          said(f"a table with columns {cols} (no {', '.join(missing)})"))
+    v = table["importance"]
+    ok = v.dtype.is_numeric() and v.null_count() == 0 and bool(v.cast(float).is_finite().all())
+    check(ok, arg, "finite numbers in the 'importance' column", said(f"{v.dtype} values {v.head(5).to_list()}..."))
+    return table
+
 def select_heads(model: nn.Module, # a Llama-family causal LM
-                 scores, # from `head_scores` (columns layer, head, importance)
+                 scores, # from `head_importance` (columns layer, head, importance)
                  ratio: float | Mapping[int, float], # fraction of query heads to remove, in [0, 1): one number or {layer: ratio}
                  mode: str = "uniform", # "uniform": same count from every KV group; "group": whole KV groups
                 ) -> dict[int, list[int]]:
     "Which heads to remove per layer under `ratio`, respecting grouped-query attention."
     check_choice(mode, ["uniform", "group"], "mode")
+    _importance_table(scores, "head", "scores", "head_importance")
     wid = widths(model)
     L = len(wid)
     ratios = _layer_map(ratio, L, "ratio") if isinstance(ratio, Mapping) else {i: ratio for i in range(L)}
     out = {}
     for i, r in ratios.items():
-        ok = isinstance(r, (int, float)) and not isinstance(r, bool) and 0 <= r < 1
-        check(ok, "ratio", "a fraction of heads in [0, 1) (a layer must keep at least one head)", r)
+        r = check_number(r, "ratio" if not isinstance(ratio, Mapping) else f"ratio[{i}]", 0, 1, hi_open=True)
         h, kv, _ = wid[i]; g = h // kv
         s = scores.filter(scores["layer"] == i).sort("head")["importance"].to_list()
         check(len(s) == h, "scores", f"{h} head scores for layer {i} (scores of this model)", said(f"{len(s)}"))
@@ -372,9 +392,9 @@ def prune_channels(model: nn.Module, # a Llama-family causal LM
                    texts=None, # calibration texts; default: 24 mixed-domain calibration chunks
                    steps: int = 1, # prune in this many steps, re-scoring the smaller model each time
                    round_to: int = 1, # kept channel counts are rounded to a multiple of this
-                   scores=None, # precomputed `channel_scores` (only with steps=1)
+                   scores=None, # precomputed `channel_importance` (only with steps=1)
                    progress: bool = True, # show tqdm bars
-                   **kw, # passed to `channel_scores` (max_length, batch_size)
+                   **kw, # passed to `channel_importance` (max_length, batch_size)
                   ) -> nn.Module:
     "A smaller model keeping the most important MLP channels of each layer (iterative re-scoring when steps > 1)."
     wid = widths(model)
@@ -383,6 +403,7 @@ def prune_channels(model: nn.Module, # a Llama-family causal LM
     check(isinstance(steps, int) and steps >= 1, "steps", "a positive int", steps)
     check(isinstance(round_to, int) and round_to >= 1, "round_to", "a positive int", round_to)
     check(scores is None or steps == 1, "scores", "None when steps > 1 (each step re-scores the smaller model)", said("a table"))
+    if scores is not None: _importance_table(scores, "channel", "scores", "channel_importance")
     if texts is None and scorer != "magnitude":
         from research_kit.data import corpus
         texts = corpus("mixed", "calibration", n=24)
@@ -390,7 +411,7 @@ def prune_channels(model: nn.Module, # a Llama-family causal LM
     target = {i: min(t, wid[i][2]) for i, t in target.items()}
     cur = model
     for t in range(1, steps + 1):
-        sc = scores if scores is not None else channel_scores(cur, tok, texts, scorer, progress=progress, **kw)
+        sc = scores if scores is not None else channel_importance(cur, tok, texts, scorer, progress=progress, **kw)
         w = widths(cur)
         keep_idx = {}
         for i, goal in target.items():
@@ -489,7 +510,7 @@ def adapt_prune(model: nn.Module, # a Llama-family causal LM (not changed)
                 scorer: str = "taylor", # channel scorer inside a layer ("taylor" as in Adapt-Pruner, or "wanda", "magnitude")
                 recover: Callable[[nn.Module], object] | None = None, # called on the model after each pruning step
                 progress: bool = True, # show tqdm bars
-                **kw, # passed to `channel_scores` (max_length, batch_size)
+                **kw, # passed to `channel_importance` (max_length, batch_size)
                ):
     "Adapt-Pruner: incremental MLP-channel pruning with layer-wise sparsity moved against layer importance; (model, schedule table)."
     import polars as pl
