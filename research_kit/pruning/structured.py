@@ -4,7 +4,7 @@
 
 # %% ../../nbs/43_pruning.structured.ipynb #93247998
 from __future__ import annotations
-import copy, math, os, sys, types
+import copy, math, os, sys, types, warnings
 from typing import Callable, Mapping, Sequence
 
 import torch
@@ -153,6 +153,29 @@ def _slice_cols(lin: nn.Linear, idx: torch.Tensor) -> dict:
     if lin.bias is not None: out["bias"] = lin.bias.detach().clone()
     return out
 
+def _as_head_map(heads, n_layers: int, arg: str = "heads") -> dict:
+    "Heads in any form the probes give: {layer: [heads]}, [(layer, head), ...], ['head.l.h', ...] or a table with layer and head columns."
+    forms = "{layer: [heads]}, a list of (layer, head) pairs or 'head.{l}.{h}' sites, or a table with 'layer' and 'head' columns"
+    if isinstance(heads, Mapping): return heads
+    if hasattr(heads, "columns") and hasattr(heads, "filter"):
+        check({"layer", "head"} <= set(heads.columns), arg, forms, said(f"a table with columns {list(heads.columns)}"))
+        pairs = list(zip(heads["layer"].to_list(), heads["head"].to_list()))
+    else:
+        check(isinstance(heads, (list, tuple, set, frozenset)), arg, forms, heads, TypeError)
+        pairs = []
+        for x in heads:
+            if isinstance(x, str):
+                kind, *idx = x.split(".")
+                check(kind == "head" and len(idx) == 2 and all(i.lstrip("-").isdigit() for i in idx), arg, forms, said(f"the site {x!r}"))
+                x = tuple(int(i) for i in idx)
+            check(isinstance(x, (tuple, list)) and len(x) == 2, arg, forms, said(f"an entry {describe(x)}"))
+            pairs.append(tuple(x))
+    out: dict = {}
+    for l, h in pairs:
+        check(isinstance(l, int) and not isinstance(l, bool) and -n_layers <= l < n_layers, arg, f"layers in [-{n_layers}, {n_layers})", said(f"layer {l!r}"))
+        out.setdefault(l % n_layers, []).append(h)
+    return out
+
 def _head_keep(h: int, kv: int, drop: list[int], layer: int) -> tuple[list[int], list[int]]:
     "Kept query heads (grouped by key/value head) and kept key/value heads, or a ValueError naming the GQA rule."
     g = h // kv
@@ -161,18 +184,29 @@ def _head_keep(h: int, kv: int, drop: list[int], layer: int) -> tuple[list[int],
     check(counts != [], f"heads[{layer}]", f"fewer than all {h} heads of layer {layer} (to drop the whole attention, remove the block)", drop)
     check(len(counts) == 1, f"heads[{layer}]",
           f"the same number of query heads removed from every key/value group that survives (GQA: {kv} groups of {g} query heads; "
-          f"group j holds heads {g}j..{g}j+{g - 1}); or whole groups", said(f"{drop}, leaving {[len(k) for k in keep]} per group"))
+          f"group j holds heads {g}j..{g}j+{g - 1}); or whole groups (kv_groups='round' rounds up to whole groups and says which heads it added)",
+          said(f"{drop}, leaving {[len(k) for k in keep]} per group"))
     return [q for k in keep for q in k], [j for j, k in enumerate(keep) if k]
 
 def prune_heads(model: nn.Module, # a Llama-family causal LM
-                heads: Mapping[int, Sequence[int]], # layer -> query heads to remove (indices in that layer as it is now)
+                heads, # query heads to remove (indices in each layer as it is now): {layer: [heads]}, [(layer, head), ...], ['head.l.h', ...] or a table with layer, head columns
+                kv_groups: str = "strict", # "strict": refuse a set GQA cannot express; "round": remove every KV group that holds an asked head
                ) -> nn.Module:
     "A smaller model with `heads` sliced out of q/k/v/o (GQA groups kept consistent); the input is not changed."
+    check_choice(kv_groups, ["strict", "round"], "kv_groups")
+    heads = _as_head_map(heads, anatomy(model).n_layers)
     a, wid, heads, state, new_w = _edit(model, heads, "heads")
-    hd = a.d_head
+    hd, added, removed = a.d_head, {}, {}
     for i, drop in heads.items():
         h, kv, f = wid[i]
         drop = _idx_list(drop, h, f"heads[{i}]")
+        if kv_groups == "round":
+            g = h // kv
+            whole = sorted({q for d in drop for q in range(d // g * g, d // g * g + g)})
+            check(len(whole) < h, f"heads[{i}]", f"heads of fewer than all {kv} KV groups of layer {i} (kv_groups='round' removes every "
+                  f"group that holds an asked head; to drop the whole attention, remove the block)", drop)
+            if len(whole) > len(drop): added[i] = sorted(set(whole) - set(drop))
+            drop = whole
         if not drop: continue
         q_keep, kv_keep = _head_keep(h, kv, drop, i)
         qi = torch.tensor([q * hd + d for q in q_keep for d in range(hd)])
@@ -181,7 +215,14 @@ def prune_heads(model: nn.Module, # a Llama-family causal LM
         for name, lin, idx, rows in [("q_proj", a.q(i), qi, True), ("k_proj", a.k(i), ki, True), ("v_proj", a.v(i), ki, True), ("o_proj", a.o(i), qi, False)]:
             for k, v in (_slice_rows(lin, idx) if rows else _slice_cols(lin, idx)).items(): state[f"{pre}{name}.{k}"] = v
         new_w[i] = (len(q_keep), len(kv_keep), f)
-    return _rebuild(model, state, new_w)
+        removed[i] = drop
+    new = _rebuild(model, state, new_w)
+    new.heads_removed, new.heads_added = removed, added  # what was removed per layer, and which of those rounding added
+    if added:
+        warnings.warn(f"prune_heads(kv_groups='round') also removed {sum(map(len, added.values()))} heads that were not asked for, "
+                      f"to remove whole KV groups: {added} (layer: heads; also in the result's `heads_added`)", stacklevel=2)
+    return new
+
 
 # %% ../../nbs/43_pruning.structured.ipynb #55e1df81
 if "mlp_out" not in SITE_KINDS:
@@ -534,18 +575,18 @@ def adapt_prune(model: nn.Module, # a Llama-family causal LM (not changed)
 
 # %% ../../nbs/43_pruning.structured.ipynb #ae910522
 def _score_col(table, by: str | None) -> str:
-    "The score column: `by`, else 'score', else the one numeric column besides layer/head (e.g. probes' 'retrieval')."
+    "The score column: `by`, else 'score', else 'importance', else the one numeric column besides layer/head (e.g. probes' 'retrieval')."
     cols = getattr(table, "columns", None)
     check(cols is not None and {"layer", "head"} <= set(cols), "table", "a polars table with columns layer, head and a score", table, TypeError)
     if by is None:
         num = [c for c, t in table.schema.items() if c not in ("layer", "head") and t.is_numeric()]
-        by = "score" if "score" in cols else (num[0] if len(num) == 1 else None)
+        by = "score" if "score" in cols else "importance" if "importance" in cols else (num[0] if len(num) == 1 else None)
     check(by in cols, "by", f"the score column (one of {cols})", by)
     return by
 
 def top_heads(table, # a table with columns layer, head and a score (e.g. probes.locate.retrieval_scores)
               k: int, # how many heads
-              by: str | None = None, # the score column; None: 'score', or the only numeric column besides layer/head
+              by: str | None = None, # the score column; None: 'score', 'importance', or the only numeric column besides layer/head
              ) -> dict[int, list[int]]:
     "The k highest-scoring heads as {layer: [heads]}."
     by = _score_col(table, by)
