@@ -414,6 +414,8 @@ def encode(model: nn.Module, # a Hugging Face encoder or decoder
     check_choice(pooling, ["mean", "cls", "last"], "pooling")
     if isinstance(texts, str): texts = [texts]
     check(isinstance(texts, Sequence) and len(texts) > 0 and all(isinstance(t, str) for t in texts), "texts", "a string or a non-empty list of strings", texts)
+    empty = [i for i, t in enumerate(texts) if not t.strip()]
+    check(not empty, "texts", "texts with at least one non-space character", said(f"empty or blank texts at positions {empty[:5]}"))
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # similar lengths share a batch: less padding
     chunks = list(batched(order, batch_size))
     dev, base = next(model.parameters()).device, model.base_model

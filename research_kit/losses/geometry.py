@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..core import check, check_choice, check_tensor, describe, said
+from ..core import check, check_choice, check_number, check_tensor, describe, said
 from .contrastive import REDUCTIONS, reduce
 
 # %% auto #0
@@ -197,6 +197,7 @@ def trg_loss(student: Tensor, # student token states [batch, tokens, d_s]
              generator: torch.Generator | None = None, # for the token sampling
             ) -> dict[str, Tensor]:
     "TRG relational distillation: {'contextual', 'local', 'global', 'loss'} (the weighted sum)."
+    for _v, _n in ((alpha, "alpha"), (beta, "beta"), (gamma, "gamma")): check_number(_v, _n, 0)
     out = {"contextual": contextual_loss(student, teacher, mask)}
     idx = _sample_tokens(student, mask, n_tokens, generator)
     s, t = student.reshape(-1, student.shape[-1])[idx], teacher.reshape(-1, teacher.shape[-1])[idx]
@@ -211,6 +212,7 @@ def align_loss(x: Tensor, # embeddings [n, d] (unit norm)
                alpha: float = 2.0, # exponent on the distance
               ) -> Tensor:
     "Alignment: mean ‖x_i − y_i‖^α over positive pairs."
+    check_number(alpha, "alpha", 0, lo_open=True)
     check_tensor(x, "x", ndim=2, dtype="float", finite=True); check(x.shape[0] >= 1, "x", "at least one pair (an empty batch has no loss)", x)
     check_tensor(y, "y", dtype="float", finite=True); check(x.shape == y.shape, "y", f"shape {list(x.shape)} like x", y)
     return (x - y).norm(dim=1).pow(alpha).mean()
@@ -219,6 +221,7 @@ def uniform_loss(x: Tensor, # embeddings [n, d] (unit norm), n ≥ 2
                  t: float = 2.0, # the kernel's sharpness
                 ) -> Tensor:
     "Uniformity: log of the mean Gaussian potential exp(−t‖x_i − x_j‖²) over distinct pairs."
+    check_number(t, "t", 0, lo_open=True)
     check_tensor(x, "x", ndim=2, dtype="float", finite=True); check(x.shape[0] >= 2, "x", "at least 2 embeddings", x)
     return torch.pdist(x, p=2).pow(2).mul(-t).exp().mean().log()
 
@@ -228,7 +231,7 @@ def lambda_orthogonality(B: Tensor, # the map from the new space to the old [d_o
                          mode: str = "frobenius", # "frobenius" or "spectral" (see above)
                         ) -> Tensor:
     "λ-orthogonality penalty: zero while B is within λ of an orthogonal map, quadratic outside."
-    check_tensor(B, "B", ndim=2, dtype="float"); check(lam >= 0, "lam", "a non-negative float", lam)
+    check_tensor(B, "B", ndim=2, dtype="float"); check_number(lam, "lam", 0)
     check_choice(mode, ["frobenius", "spectral"], "mode")
     if mode == "frobenius":
         eye = torch.eye(B.shape[1], dtype=B.dtype, device=B.device)

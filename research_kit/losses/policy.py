@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ..core import Registry, check, check_choice, check_tensor, describe, said
+from ..core import Registry, check, check_choice, check_number, check_tensor, describe, said
 from .contrastive import REDUCTIONS, closed_form
 
 # %% auto #0
@@ -56,7 +56,7 @@ def _check_pairs(tensors: dict, beta: float, kind: str, label_smoothing: float, 
         if x is not None:
             check_tensor(x, name, shape=tuple(ref[1]))
             check(bool((x > 0).all()), name, "positive lengths", x)
-    check(isinstance(beta, (int, float)) and beta > 0, "beta", "a positive number", beta)
+    check_number(beta, "beta", 0, lo_open=True)
     check_choice(kind, DPO_KINDS.names(), "kind")
     check(0 <= label_smoothing < 0.5, "label_smoothing", "a number in [0, 0.5)", label_smoothing)
     smoothed = [k for k in DPO_KINDS.names() if DPO_KINDS.entry(k).meta["smoothing"]]

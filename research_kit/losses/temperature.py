@@ -9,7 +9,7 @@ import math
 import torch
 from torch import Tensor, nn
 
-from ..core import check, check_choice, check_tensor, describe, said
+from ..core import check, check_choice, check_number, check_tensor, describe, said
 from .contrastive import (LOSSES, REDUCTIONS, check_scores, closed_form, reduce, reduce_grad, upcast,
                                              _is_number, _masked_lse, _masked_softmax)
 
@@ -42,6 +42,7 @@ def simple_loss(scores: Tensor, # query × candidate similarities [B, N]; -inf d
                 lam: float = 1.0, # weight λ of the negatives
                ) -> Tensor:
     "Wang & Liu's simple contrastive loss (−Σ_p s_p + λ Σ_n s_n)/τ: uniform weight on every negative."
+    check_number(lam, "lam", 0)
     check_scores(scores, pos_mask, tau, reduction)
     x, t = upcast(scores, tau)
     w = _simple_weights(x, pos_mask, lam)
@@ -112,7 +113,7 @@ def robust_gcl(scores: Tensor, # query × candidate similarities [B, N]; -inf dr
               ) -> Tensor:
     "iSogCLR's robust global contrastive loss τρ + τ log mean_n exp((s_n − s_p)/τ), per-sample τ allowed."
     check_scores(scores, pos_mask, tau, reduction, one_positive=True)
-    check(_is_number(rho) and rho >= 0, "rho", "a non-negative number", rho)
+    check_number(rho, "rho", 0)
     h, t, neg, n_neg = _robust_parts(scores, pos_mask, tau)
     t1 = t.squeeze(1)
     per = t1 * rho + t1 * (_masked_lse(h / t, neg) - torch.log(n_neg))
@@ -155,9 +156,9 @@ class ISogCLR(nn.Module):
                 ):
         super().__init__()
         check(isinstance(n_samples, int) and n_samples >= 1, "n_samples", "a positive int", n_samples)
-        check(_is_number(rho) and rho >= 0, "rho", "a non-negative number", rho)
+        check_number(rho, "rho", 0)
         check(_is_number(gamma) and 0 < gamma <= 1, "gamma", "a number in (0, 1]", gamma)
-        check(_is_number(eta) and eta > 0, "eta", "a positive step size", eta)
+        check_number(eta, "eta", 0, lo_open=True)
         check(_is_number(beta) and 0 < beta <= 1, "beta", "a number in (0, 1]", beta)
         check(_is_number(tau_min) and 0 < tau_min <= tau_max, "tau_min", f"a positive number at most tau_max={tau_max}", tau_min)
         check(tau_min <= tau_init <= tau_max or not learn_tau, "tau_init", f"a value in [tau_min={tau_min}, tau_max={tau_max}]", tau_init)
@@ -255,6 +256,7 @@ def log_z_penalty(logits: Tensor, # output logits [..., vocab]
                   reduction: str = "mean", # "mean", "sum" or "none" over positions
                  ) -> Tensor:
     "PaLM's auxiliary penalty weight · (log Σ_j exp(y_j))², keeping the softmax normaliser near 1."
+    check_number(weight, "weight", 0)
     _check_logits(logits, None, reduction)
     x = logits.to(torch.promote_types(logits.dtype, torch.float32))
     return _reduce_any(weight * torch.logsumexp(x, -1).pow(2), reduction).to(logits.dtype)

@@ -25,6 +25,11 @@ class Ctx:
         self.root = Path(root)
         self._mem: dict[str, Any] = {}
 
+    def build_defaults(self):
+        "The inputs most cases use, made before any hash is taken: tiny llama/bert/gpt2 models and three llama folders."
+        for fam in ("llama", "bert", "gpt2"): self.tiny(fam)
+        for i, name in enumerate(("base", "a", "b")): self.folder(name, "llama", seed=i)
+
     def keep(self, name: str, obj):
         "Register an in-memory input whose hash must not change; return it."
         self._mem[name] = obj
@@ -47,12 +52,12 @@ class Ctx:
             from research_kit.models import tiny
             torch.manual_seed(seed)
             m, t = tiny(family)
-            self.keep(key, m.eval()); self._mem.setdefault("_tok-" + key, {})
+            self.keep(key, m.eval())
             setattr(self, "_tok_" + key.replace("-", "_"), t)
         return self._mem[key], getattr(self, "_tok_" + key.replace("-", "_"))
 
     def folder(self, name: str, family: str = "llama", seed: int = 0) -> Path:
-        "A tiny model saved as a Hugging Face folder under root/models/<name> (written once, before any case hashes)."
+        "A tiny model saved as a Hugging Face folder under root/models/<name> (base, a and b exist; make others in `prepare`)."
         p = self.root / "models" / name
         if not p.exists():
             from transformers import AutoModelForCausalLM, AutoModel
