@@ -4,13 +4,16 @@
 Users never need to run this: the parquet files ship with the package. It exists so anyone can check where
 every row came from and rebuild the files from the original corpora:
 
-    python data/build.py               # apt-get installs what is missing, then rewrites data/*.parquet
-    python data/build.py --out DIR     # write somewhere else (the shipped files are left alone)
+    python data/build.py --overwrite   # apt-get installs what is missing, then rewrites data/*.parquet
+    python data/build.py --out DIR     # write a new folder DIR (the shipped files are left alone)
     python data/build.py --check       # build into a temporary folder and compare with the shipped files
 
 Everything is deterministic (sorted inputs, fixed seeds, stable parquet writing), so two builds from the same
 package versions give byte-identical files; `--check` falls back to a row-for-row comparison when the bytes
-differ (e.g. another polars version). Needs only the standard library and polars.
+differ (e.g. another polars version). Needs polars and research_kit's core (for the one write rule: the output
+folder is written in full beside its destination, then renamed; an existing folder is replaced only with
+--overwrite and only if research_kit wrote it, as the shipped data/ folder's marker says, and then only the files
+this script writes; it never writes into or around the corpora it reads).
 """
 from __future__ import annotations
 import argparse, gzip, hashlib, html, json, os, random, re, shutil, subprocess, sys, tempfile, uuid
@@ -453,8 +456,12 @@ def write_parquet(df: pl.DataFrame, path: Path) -> None:
 
 def sha256(path: Path) -> str: return hashlib.sha256(path.read_bytes()).hexdigest()
 
-def build_all(out: Path, versions: dict[str, str]) -> dict:
+CORPORA = [WORDNET, LEXNAMES_MAN, DICTD, PYDOC, FORTUNES]
+
+def build_all(out: Path, versions: dict[str, str], overwrite: bool = False) -> dict:
     "Build every dataset into `out` (written to a temporary folder beside it, then renamed)."
+    from research_kit.core import MARKER, check_out
+    check_out(out, inputs=CORPORA, overwrite=overwrite)   # before the long build: refuse early
     frames = {}
     syn = read_wordnet()
     names = synset_names(syn)
@@ -463,7 +470,7 @@ def build_all(out: Path, versions: dict[str, str]) -> dict:
     frames.update(build_contrast(syn, names))
     frames.update(build_word_pairs(syn))
     frames.update(build_corpus(syn))
-    out = Path(out)
+    out = check_out(out, inputs=CORPORA, overwrite=overwrite)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
     try:
@@ -473,9 +480,11 @@ def build_all(out: Path, versions: dict[str, str]) -> dict:
             write_parquet(df, p)
             manifest["files"][p.name] = {"rows": len(df), "bytes": p.stat().st_size, "sha256": sha256(p)}
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
-        if out.exists():  # keep what else lives there (build.py, README.md): replace only our files
+        if out.exists():  # ours (check_out saw the marker): replace only the files written here, keep build.py, README.md
             for p in sorted(tmp.iterdir()): os.replace(p, out / p.name)
-        else: tmp.rename(out)
+        else:
+            (tmp / MARKER).write_text(json.dumps({"written_by": "research_kit", "what": "datasets (data/build.py)"}) + "\n")
+            tmp.rename(out)
     finally:
         if tmp.exists(): shutil.rmtree(tmp, ignore_errors=True)
     return manifest
@@ -497,6 +506,7 @@ def main(argv=None) -> int:
     ap.add_argument("--out", type=Path, default=HERE, help="folder to write (default: this data/ folder)")
     ap.add_argument("--check", action="store_true", help="build into a temporary folder and compare with --out")
     ap.add_argument("--no-install", action="store_true", help="never call apt-get; fail if a package is missing")
+    ap.add_argument("--overwrite", action="store_true", help="replace the files of an existing --out that research_kit wrote")
     args = ap.parse_args(argv)
     versions = ensure_packages(install=not args.no_install)
     if args.check:
@@ -506,7 +516,7 @@ def main(argv=None) -> int:
         for p in problems: print("  DIFFERENT:", p)
         print("check:", "OK" if not problems else f"{len(problems)} difference(s)")
         return 1 if problems else 0
-    manifest = build_all(args.out, versions)
+    manifest = build_all(args.out, versions, overwrite=args.overwrite)
     for n, m in manifest["files"].items(): print(f"  {n}: {m['rows']} rows, {m['bytes'] / 1e6:.2f} MB")
     return 0
 
