@@ -12,7 +12,7 @@ from typing import Any, Iterator, Mapping, Sequence
 import torch
 from torch import Tensor, nn
 
-from ..core import atomic_dir, check, check_choice, describe, said
+from ..core import atomic_dir, check, check_choice, check_number, check_out, describe, said
 from .methods import METHODS, REQUIRED, MergeMethod, TensorInfo, _kw
 
 # %% auto #0
@@ -298,8 +298,8 @@ def _dtype(d: Any, arg: str) -> torch.dtype | None:
     return _DT[check_choice(d, _DT, arg)]
 
 class _Plan:
-    "Everything decided before the first tensor is read: inputs, method, output names, shapes and dtypes."
-    def __init__(self, models, base, method, dtype, work_dtype, vocab, seed, params, site_model=None):
+    "Everything decided before the first tensor is read: inputs, method, output names, shapes, dtypes, every parameter value."
+    def __init__(self, models, base, method, dtype, work_dtype, vocab, seed, params, site_model=None, draws="per_tensor"):
         check(isinstance(models, (list, tuple)) and len(models) > 0, "models", "a non-empty list of models", models, TypeError)
         self.method: MergeMethod = METHODS[method] if isinstance(method, str) else method
         check(isinstance(self.method, MergeMethod), "method", "a registered method name or a MergeMethod", method, TypeError)
@@ -318,7 +318,9 @@ class _Plan:
         self.srcs, self.base = srcs, (bsrc if self.method.base != "none" else None)
         self.ref = bsrc if bsrc is not None else srcs[0]
         self.dtype, self.work = _dtype(dtype, "dtype"), _dtype(work_dtype, "work_dtype") or torch.float32
-        self.seed, self.params = seed, params
+        self.seed, self.params = check_number(seed, "seed", 0, integer=True), params
+        self.draws = check_choice(draws, ["per_tensor", "mergekit"], "draws")
+        self.rng = torch.Generator().manual_seed(self.seed) if draws == "mergekit" else None
         self.sites = SiteMap(self.ref.config, model=site_model) if (self.ref.config or site_model is not None) else SiteMap(None)
         self._check_params()
         # vocabularies
@@ -343,6 +345,14 @@ class _Plan:
                         raise ValueError(f"models: expected tensor {n!r} of shape {list(self.ref.shape(n))} in every input, got "
                                          f"{list(s.shape(n))} in {s.folder.name!r} (mismatched architectures)")
             self.plan.append((n, shape, (self.dtype or dt) if dt.is_floating_point else dt))
+        for n, _, _ in self.plan:   # every value each tensor will get (gradients, filters), checked before any work
+            if self.ref.dtype(n).is_floating_point: self.resolved(self.sites.info(n, seed))
+
+    def info(self, name: str) -> TensorInfo:
+        "The tensor's `TensorInfo`, with the shared random stream when `draws='mergekit'`."
+        info = self.sites.info(name, self.seed)
+        if self.rng is not None: info.rng = self.rng
+        return info
 
     def _check_params(self):
         "Unknown parameters fail before any work; a per-model list given for models that included the base loses the base's entry."
@@ -352,9 +362,11 @@ class _Plan:
         for p in self.method.params:
             key = p.name if p.name in self.params else _kw(p.name)
             v = self.params.get(key)
-            if not p.per_model or not isinstance(v, (list, tuple)): continue
+            if not p.per_model or not isinstance(v, (list, tuple)):
+                p.check_setting(v); continue
             if len(v) == self.n_given != len(self.srcs): v = self.params[key] = [v[i] for i in self.kept]
             check(len(v) == len(self.srcs), p.name, f"one setting per input model ({len(self.srcs)}); a gradient shared by all is [[a, b]] * n", v)
+            for i, e in enumerate(v): p.check_setting(e, f"{p.name}[{i}]")
 
     def resolved(self, info: TensorInfo) -> dict:
         "The method's parameters for one tensor (settings resolved, defaults filled, per-model lists)."
@@ -390,7 +402,7 @@ def _merge_tensor(plan: _Plan, name: str, shape: tuple, out_dt: torch.dtype, chu
     ref_dt = plan.ref.dtype(name)
     if not ref_dt.is_floating_point:
         emit(name, plan.ref.read(name)); return
-    info = plan.sites.info(name, plan.seed)
+    info = plan.info(name)
     p = plan.resolved(info)
     m, W = plan.method, plan.work
     remap = plan.tokens is not None and info.vocab
@@ -406,6 +418,7 @@ def _merge_tensor(plan: _Plan, name: str, shape: tuple, out_dt: torch.dtype, chu
         stats = None
         if m.stats is not None:
             stats = [m.stats(x - b if m.base == "required" else x.clone(), i, info, **p) for i, x in enumerate(xs)]
+        if m.pre is not None: stats = m.pre(xs, b, None, info, **p)
         out = m.fn(xs, b, info, stats, rows=slice(None), **p)
         check(tuple(out.shape) == tuple(shape), f"{m.name} output for {name!r}", f"shape {list(shape)}", out)
         emit(name, out.to(out_dt)); return
@@ -418,6 +431,12 @@ def _merge_tensor(plan: _Plan, name: str, shape: tuple, out_dt: torch.dtype, chu
             stats.append(m.stats(x, i, info, **p)); del x
     row = math.prod(shape[1:]) if len(shape) > 1 else 1
     step = max(1, chunk_elems // max(1, len(plan.srcs) + 1) // row)
+    if m.pre is not None:   # two passes: joint statistics over every chunk first, then the combination
+        for r0 in range(0, shape[0], step):
+            rows = slice(r0, min(shape[0], r0 + step))
+            xs = [s.read(name, rows=rows, dtype=W) for s in plan.srcs]
+            b = None if plan.base is None else plan.base.read(name, rows=rows, dtype=W)
+            stats = m.pre(xs, b, stats, info, **p)
     for r0 in range(0, shape[0], step):
         rows = slice(r0, min(shape[0], r0 + step))
         xs = [s.read(name, rows=rows, dtype=W) for s in plan.srcs]
@@ -441,18 +460,24 @@ def merge(models: Sequence, # input models: local HF folders, embedded names ("s
           tokenizer_source: str | Path | None = None, # folder whose tokenizer to copy (default: the base, else the first model)
           shard_size: int | str = "2GB", # largest output shard
           chunk_mb: float = 16, # row-wise methods read huge tensors in chunks of about this many MB (all inputs together)
-          seed: int = 0, # seed of random methods (DARE)
-          single_thread_below: int = 4_000_000, # tensors with fewer elements are merged on one intra-op thread (less sync overhead)
+          seed: int = 0, # seed of random methods (DARE), an int >= 0
+          draws: str = "per_tensor", # "per_tensor": each tensor's draws depend on (seed, name, model) only; "mergekit": one stream in file order, as `mergekit-yaml --random-seed`
+          single_thread_below: int = 4_000_000, # tensors with fewer elements (an int >= 0) are merged on one intra-op thread (less sync overhead)
           progress: bool = True, # show a progress bar over tensors
-          overwrite: bool = True, # replace an existing `out` (only once the new one is complete)
+          overwrite: bool = False, # replace an existing `out`, only one research_kit wrote (and only once the new one is complete)
           **params, # method parameters: global scalars, or per-model lists (mergekit settings allowed as entries)
          ) -> Path:
     "Merge checkpoints tensor by tensor into the safetensors folder `out`; return its path."
-    check(isinstance(out, (str, Path)) and str(out) != "", "out", "an output folder path", out, TypeError)
+    check(isinstance(out, (str, os.PathLike)) and str(out) != "", "out", "an output folder path", out, TypeError)
     check_choice(vocab, [None, "base", "union"], "vocab")
-    plan = _Plan(models, base, method, dtype, work_dtype, vocab, seed, dict(params))
+    check_number(chunk_mb, "chunk_mb", 0, lo_open=True); check_number(single_thread_below, "single_thread_below", 0, integer=True)
+    _size(shard_size)
+    if tokenizer_source is not None:
+        check(isinstance(tokenizer_source, (str, os.PathLike)) and Path(tokenizer_source).is_dir(), "tokenizer_source", "a folder holding a tokenizer", tokenizer_source)
+    plan = _Plan(models, base, method, dtype, work_dtype, vocab, seed, dict(params), draws=draws)
+    inputs = [s.folder for s in plan.vocab_srcs if isinstance(s, Checkpoint)] + ([] if tokenizer_source is None else [tokenizer_source])
     chunk_elems = max(1 << 16, int(chunk_mb * 1e6 / 4))
-    with atomic_dir(out, overwrite=overwrite) as tmp:
+    with atomic_dir(out, overwrite=overwrite, inputs=inputs, what=f"merge ({plan.method.name})") as tmp:
         w = ShardWriter(tmp, plan.plan, shard_size)
         for n, shape, dt in _progress(plan.plan, len(plan.plan), f"merging ({plan.method.name})", progress):
             _merge_one(plan, n, shape, dt, chunk_elems, w.write, single_thread_below)
@@ -460,12 +485,15 @@ def merge(models: Sequence, # input models: local HF folders, embedded names ("s
         _write_side_files(plan, tmp, tokenizer_source, models, base, params)
     return Path(out)
 
+def _out_dtype(plan: _Plan) -> str:
+    "The floating dtype actually written (e.g. 'float32'), the same whichever way the merge was asked for."
+    return str(plan.dtype or next((d for _, _, d in plan.plan if d.is_floating_point), torch.float32)).removeprefix("torch.")
+
 def _write_side_files(plan: _Plan, tmp: Path, tokenizer_source, models, base, params) -> None:
     "config.json (dtype and vocabulary size updated), generation config, tokenizer, merge.json."
     cfg = dict(plan.ref.config)
     if cfg:
-        out_dt = plan.dtype or next((d for _, _, d in plan.plan if d.is_floating_point), torch.float32)
-        cfg["dtype"] = str(out_dt).removeprefix("torch."); cfg.pop("torch_dtype", None)
+        cfg["dtype"] = _out_dtype(plan); cfg.pop("torch_dtype", None)
         voc = next((shape[0] for n, shape, _ in plan.plan if plan.sites.info(n).vocab), None)
         if voc is not None and "vocab_size" in cfg: cfg["vocab_size"] = voc
         (tmp / "config.json").write_text(json.dumps(cfg, indent=2))
@@ -480,7 +508,7 @@ def _write_side_files(plan: _Plan, tmp: Path, tokenizer_source, models, base, pa
         tk = AutoTokenizer.from_pretrained(tmp); tk.add_tokens(plan.added); tk.save_pretrained(tmp)
     desc = lambda m: str(m.folder) if isinstance(m, Checkpoint) else (str(m) if isinstance(m, (str, Path)) else type(m).__name__)
     (tmp / "merge.json").write_text(json.dumps({"method": plan.method.name, "base": None if base is None else desc(base),
-        "models": [desc(m) for m in models], "parameters": params, "seed": plan.seed, "dtype": str(plan.dtype),
+        "models": [desc(m) for m in models], "parameters": params, "seed": plan.seed, "draws": plan.draws, "dtype": _out_dtype(plan),
         "added_tokens": plan.added}, indent=2, default=str))
 
 def merge_state_dicts(models: Sequence, # state dicts or models (nn.Module) with the same tensor names
@@ -488,12 +516,13 @@ def merge_state_dicts(models: Sequence, # state dicts or models (nn.Module) with
                       base: Any = None, # the base state dict / model
                       method: str | MergeMethod, # a registered method name
                       dtype: str | torch.dtype | None = None, # output dtype (default: each reference tensor's)
-                      seed: int = 0, # seed of random methods
+                      seed: int = 0, # seed of random methods, an int >= 0
+                      draws: str = "per_tensor", # "per_tensor" or "mergekit" (one stream in tensor order), as for `merge`
                       **params, # method parameters, as for `merge`
                      ) -> dict[str, Tensor]:
     "Merge in memory (notebook work): a new state dict, tensor by tensor, with the same semantics as `merge`."
     site_model = next((m for m in ([base] + list(models)) if isinstance(m, nn.Module)), None)
-    plan = _Plan(models, base, method, dtype, "float32", "skip", seed, dict(params), site_model=site_model)
+    plan = _Plan(models, base, method, dtype, "float32", "skip", seed, dict(params), site_model=site_model, draws=draws)
     out: dict[str, list] = {}
     for n, shape, dt in plan.plan:
         _merge_one(plan, n, shape, dt, 1 << 62, lambda k, t: out.setdefault(k, []).append(t))
@@ -502,15 +531,19 @@ def merge_state_dicts(models: Sequence, # state dicts or models (nn.Module) with
 # %% ../../nbs/32_merging.engine.ipynb #c032
 def merge_config(config: str | Path | dict, # a mergekit YAML file, YAML text, or the parsed dict
                  out: str | Path, # the output folder
-                 **options, # engine options: progress, shard_size, chunk_mb, seed, ...
+                 overwrite: bool = False, # replace an existing `out`, only one research_kit wrote
+                 **options, # engine options: progress, shard_size, chunk_mb, seed, draws, ...
                 ) -> Path:
     "Run a mergekit YAML config with `merge` (methods registered here, same parameter names and semantics)."
     import yaml
-    root = Path.cwd()
+    root, yml = Path.cwd(), None
     if isinstance(config, Path) or (isinstance(config, str) and "\n" not in config and config.endswith((".yml", ".yaml"))):
-        p = Path(config); check(p.exists(), "config", "an existing YAML file", str(config)); root = p.parent
-        cfg = yaml.safe_load(p.read_text())
-    elif isinstance(config, str): cfg = yaml.safe_load(config)
+        p = Path(config); check(p.exists(), "config", "an existing YAML file", str(config)); root, yml = p.parent, p
+        try: cfg = yaml.safe_load(p.read_text())
+        except yaml.YAMLError as e: raise ValueError(f"config: expected valid YAML, got an error in {p.name}: {e}") from None
+    elif isinstance(config, str):
+        try: cfg = yaml.safe_load(config)
+        except yaml.YAMLError as e: raise ValueError(f"config: expected valid YAML text, got an error: {e}") from None
     else: cfg = config
     check(isinstance(cfg, dict), "config", "a mapping (mergekit config)", cfg, TypeError)
     check("slices" not in cfg, "config", "a `models:` config (slices / frankenmerges are not supported yet)", said("`slices:`"))
@@ -522,6 +555,7 @@ def merge_config(config: str | Path | dict, # a mergekit YAML file, YAML text, o
         q = Path(str(m)).expanduser()
         q = q if q.is_absolute() else (root / q)
         return q if q.exists() else str(m)
+    check(isinstance(cfg["models"], list) and len(cfg["models"]) > 0, "models", "a non-empty list of models in the config", cfg["models"])
     method = METHODS.entry(cfg["merge_method"]).obj
     base = path(cfg["base_model"]) if cfg.get("base_model") else None
     entries = [e if isinstance(e, dict) else {"model": e} for e in cfg["models"]]
@@ -543,4 +577,5 @@ def merge_config(config: str | Path | dict, # a mergekit YAML file, YAML text, o
     if src in ("union", "base"): vocab = src
     elif src is not None: vocab, tsrc = "base", path(src)
     dtype = cfg.get("out_dtype") or cfg.get("dtype")
-    return merge(models, base=base, method=method, out=out, dtype=dtype, vocab=vocab, tokenizer_source=tsrc, **options, **params)
+    check_out(out, [q for q in [yml, base, tsrc, *models] if isinstance(q, Path)], overwrite)   # before any work; `merge` checks again
+    return merge(models, base=base, method=method, out=out, dtype=dtype, vocab=vocab, tokenizer_source=tsrc, overwrite=overwrite, **options, **params)

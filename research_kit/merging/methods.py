@@ -11,12 +11,13 @@ from typing import Any, Callable, Sequence
 import torch
 from torch import Tensor
 
-from ..core import Registry, check, check_choice, check_tensor, describe, said
+from ..core import Registry, check, check_choice, check_number, check_tensor, describe, interval, said
 
 # %% auto #0
 __all__ = ['REQUIRED', 'METHODS', 'task_arithmetic', 'ties', 'dare_linear', 'dare_ties', 'breadcrumbs', 'breadcrumbs_ties',
            'Param', 'TensorInfo', 'MergeMethod', 'merge_method', 'method_table', 'topk_mask', 'magnitude_mask',
-           'breadcrumbs_mask', 'random_mask', 'l1_rescale', 'linear', 'slerp', 'multislerp', 'model_stock']
+           'breadcrumbs_mask', 'random_mask', 'l1_rescale', 'linear', 'slerp_coefficients', 'slerp', 'slerp_rows',
+           'multislerp', 'model_stock']
 
 # %% ../../nbs/31_merging.methods.ipynb #c006
 class _Required:
@@ -26,12 +27,50 @@ REQUIRED = _Required()
 
 @dataclass(frozen=True)
 class Param:
-    "One typed parameter of a merge method: per input model or one for the merge, with its default."
+    "One typed parameter of a merge method: per input model or one for the merge, its default and its valid range."
     name: str # mergekit's name, e.g. "weight", "density", "lambda", "t"
     type: type = float # float, int or bool
     per_model: bool = False # one value per input model (True) or one for the whole merge (False)
     default: Any = REQUIRED # the default; `REQUIRED` when the user must give it
     doc: str = "" # what it does, in a few words
+    lo: float | None = None # smallest valid value (None: unbounded below); numbers only
+    hi: float | None = None # largest valid value (None: unbounded above)
+    lo_open: bool = False # `lo` itself is not valid
+    hi_open: bool = False # `hi` itself is not valid
+
+    @property
+    def range(self) -> str:
+        "The valid values in words: `in (0, 1]` for numbers, `int in [0, inf)` for ints, `(bool)` / `(str)` otherwise."
+        if self.type in (bool, str): return f"({self.type.__name__})"
+        return ("int " if self.type is int else "") + "in " + interval(self.lo, self.hi, self.lo_open, self.hi_open)
+
+    def check(self, v: Any, # one value (a scalar: settings are walked by `check_setting`)
+              arg: str | None = None, # how messages call it (default: the parameter's name)
+             ) -> Any:
+        "Check one value against the type and range; return it converted to the type."
+        arg = arg or self.name
+        if self.type is bool: check(isinstance(v, bool), arg, "True or False", v, TypeError); return v
+        if self.type is str: check(isinstance(v, str), arg, "a string", v, TypeError); return v
+        return self.type(check_number(v, arg, self.lo, self.hi, self.lo_open, self.hi_open, integer=self.type is int))
+
+    def check_setting(self, setting: Any, # a scalar, a gradient list, a {filter, value} dict or a list of them
+                      arg: str | None = None, # how messages call it
+                     ) -> None:
+        "Check every value a mergekit setting can take (each gradient entry, each filtered value) before any work."
+        arg = arg or self.name
+        if setting is None: return
+        if isinstance(setting, dict): setting = [setting]
+        if not isinstance(setting, (list, tuple)): self.check(setting, arg); return
+        if all(not isinstance(e, (dict, list, tuple)) for e in setting):   # a gradient over depth (or discrete values)
+            for i, e in enumerate(setting): self.check(e, f"{arg}[{i}]")
+            return
+        for i, cond in enumerate(setting):
+            check(isinstance(cond, dict) and "value" in cond, f"{arg}[{i}]", "a {filter, value} entry (or a list of numbers: a gradient)", cond, TypeError)
+            bad = sorted(set(cond) - {"filter", "value"})
+            check(not bad, f"{arg}[{i}]", "keys filter and value", said(f"unknown keys {bad}"))
+            check(cond.get("filter") is None or isinstance(cond["filter"], str), f"{arg}[{i}].filter", "a site name or a substring of tensor names", cond.get("filter"), TypeError)
+            check(not isinstance(cond["value"], dict), f"{arg}[{i}].value", "a value or a gradient list", cond["value"], TypeError)
+            self.check_setting(cond["value"], f"{arg}[{i}].value")
 
 @dataclass
 class TensorInfo:
@@ -43,10 +82,12 @@ class TensorInfo:
     t: float = 0.0 # depth in [0, 1] for parameter gradients (0 outside the blocks, as mergekit)
     seed: int = 0 # seed of random methods (combined with the name, so every tensor draws its own numbers)
     vocab: bool = False # its first axis is the vocabulary (embedding / LM head)
+    rng: torch.Generator | None = None # one stream shared by every tensor (`draws="mergekit"`); None: per-tensor generators
 
     def generator(self, i: int = 0, # index of the input model
                  ) -> torch.Generator:
-        "A generator seeded by (seed, tensor name, model index): the same draws whatever the merge order."
+        "A generator seeded by (seed, tensor name, model index): the same draws whatever the merge order (`rng` if set)."
+        if self.rng is not None: return self.rng
         h = hashlib.sha256(f"{self.seed}:{self.name}:{i}".encode()).digest()
         return torch.Generator().manual_seed(int.from_bytes(h[:8], "little") & (2**63 - 1))
 
@@ -65,6 +106,8 @@ class MergeMethod:
     summary: str = "" # one line
     rowwise: bool = False # combines rows independently once `stats` are known (the engine may feed row chunks)
     stats: Callable | None = None # stats(x, i, info, **params) -> dict, per input model on the whole tensor
+    pre: Callable | None = None # pre(tensors, base, acc, info, **params) -> acc: joint statistics accumulated over row chunks (first pass)
+    validate: Callable | None = None # validate(n_models, **params) raises on values valid one by one but not together
 
     def param(self, name: str) -> Param:
         "The `Param` called `name`."
@@ -86,10 +129,11 @@ class MergeMethod:
             if p.per_model:
                 vs = list(v) if isinstance(v, (list, tuple)) else [v] * n_models
                 check(len(vs) == n_models, p.name, f"one value per input model ({n_models})", vs)
-                out[_kw(p.name)] = [_cast(x, p) for x in vs]
+                out[_kw(p.name)] = [p.check(x, f"{p.name}[{i}]" if isinstance(v, (list, tuple)) else p.name) for i, x in enumerate(vs)]
             else:
                 check(not isinstance(v, (list, tuple)), p.name, "one value for the whole merge", v)
-                out[_kw(p.name)] = _cast(v, p)
+                out[_kw(p.name)] = p.check(v)
+        if self.validate is not None: self.validate(n_models, **out)
         return out
 
     def __call__(self, tensors: Sequence[Tensor], # the input models' tensors, all of one shape
@@ -107,18 +151,11 @@ class MergeMethod:
         stats = None
         if self.stats is not None:
             stats = [self.stats(x - b if self.base == "required" else x.clone(), i, info, **p) for i, x in enumerate(work)]
+        if self.pre is not None: stats = self.pre(work, b, None, info, **p)
         out = self.fn(work, b, info, stats, rows=slice(None), **p)
         return out.to(tensors[0].dtype)
 
     def __repr__(self): return f"MergeMethod({self.name!r}: {', '.join(p.name for p in self.params)})"
-
-def _cast(v: Any, p: Param) -> Any:
-    "Check and convert one parameter value to its declared type."
-    if p.type is bool: check(isinstance(v, bool), p.name, "a bool", v, TypeError); return v
-    if p.type is str: check(isinstance(v, str), p.name, "a string", v, TypeError); return v
-    ok = isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-    check(ok, p.name, f"a finite {p.type.__name__}", v, TypeError)
-    return p.type(v)
 
 def _check_inputs(m: MergeMethod, tensors, base):
     "Check counts, base policy and shapes; return the tensors as a list."
@@ -147,18 +184,21 @@ def merge_method(name: str, # the registered name
                  summary: str = "", # one line
                  rowwise: bool = False, # rows combine independently once `stats` are known
                  stats: Callable | None = None, # per-model whole-tensor statistics
+                 pre: Callable | None = None, # joint statistics of all inputs, accumulated over row chunks (two-pass methods)
+                 validate: Callable | None = None, # validate(n_models, **params): checks across parameters / models
                 ) -> Callable:
     "Decorator: register `fn(tensors, base, info, stats, rows, **params)` as the merge method `name`."
     check_choice(base, ["required", "optional", "none"], "base")
     def deco(fn: Callable) -> MergeMethod:
-        m = MergeMethod(name, fn, tuple(params), base, min_models, max_models, paper, summary, rowwise, stats)
-        METHODS.register(name, m, paper=paper, base=base, params=", ".join(f"{p.name}{'[model]' if p.per_model else ''}={p.default!r}" for p in params),
+        check(stats is None or pre is None, "pre", "either per-model `stats` or joint `pre` statistics, not both", said("both"))
+        m = MergeMethod(name, fn, tuple(params), base, min_models, max_models, paper, summary, rowwise, stats, pre, validate)
+        METHODS.register(name, m, paper=paper, base=base, params=", ".join(f"{p.name}{'[model]' if p.per_model else ''}={p.default!r} {p.range}" for p in params),
                          summary=summary)
         return m
     return deco
 
 def method_table():
-    "The registered merge methods as a polars table: name, paper, base policy, parameters, summary."
+    "The registered merge methods as a polars table: name, paper, base policy, parameters (default and valid range), summary."
     return METHODS.table()
 
 # %% ../../nbs/31_merging.methods.ipynb #c009
@@ -201,21 +241,38 @@ def topk_mask(x: Tensor, # any shape; ranked by absolute value
     a = (x.detach().abs_() if inplace else x.detach().abs()).reshape(-1)
     return _topk_abs(a, k).reshape(x.shape)
 
+_ARGSORT_BELOW = 1 << 16   # tensors smaller than this are trimmed with mergekit's own full sort (cheap, and its exact tie choice)
+
+def _sorted_mask(a: Tensor, density: float, kind: str, gamma: float = 0.0) -> Tensor:
+    "Masks chosen through a full sort, so ties fall as torch's (unstable) sort orders them: mergekit's exact choice, slower."
+    w, n = a.reshape(-1), a.numel()
+    mask = torch.zeros(n, dtype=torch.bool)
+    if kind == "magnitude": mask[torch.argsort(w, descending=True)[:max(1, int(density * n))]] = True
+    else:
+        target, n_top = int(density * n), int(gamma * n)
+        n_bot = max(0, n - target - n_top)
+        mask[torch.sort(w, descending=False).indices[n_bot:n_bot + target]] = True
+    return mask.reshape(a.shape)
+
 def magnitude_mask(x: Tensor, # a task vector (any shape)
                    density: float, # fraction of entries to keep, in (0, 1]
                    inplace: bool = False, # overwrite `x` with |x|
                   ) -> Tensor:
-    "TIES sparsification: keep max(1, int(density·n)) largest-magnitude entries (all when density >= 1)."
+    "TIES sparsification: keep max(1, int(density·n)) largest-magnitude entries (all when density = 1)."
+    density = check_number(density, "density", 0, 1, lo_open=True)
     if density >= 1: return torch.ones_like(x, dtype=torch.bool)
-    if density <= 0 or x.numel() == 0: return torch.zeros_like(x, dtype=torch.bool)
+    if x.numel() == 0: return torch.zeros_like(x, dtype=torch.bool)
+    if x.numel() < _ARGSORT_BELOW: return _sorted_mask(x.detach().abs().float(), density, "magnitude")
     return topk_mask(x, max(1, int(density * x.numel())), inplace)
 
 def breadcrumbs_mask(x: Tensor, # a task vector (any shape)
-                     density: float, # fraction of entries to keep
-                     gamma: float = 0.01, # fraction of the largest entries to drop first
+                     density: float, # fraction of entries to keep, in (0, 1]
+                     gamma: float = 0.01, # fraction of the largest entries to drop first, in [0, 1]
                     ) -> Tensor:
     "Breadcrumbs: drop the top `gamma` by magnitude, then the smallest, to keep int(density·n) entries."
+    density, gamma = check_number(density, "density", 0, 1, lo_open=True), check_number(gamma, "gamma", 0, 1)
     if density >= 1: return torch.ones_like(x, dtype=torch.bool)
+    if x.numel() < _ARGSORT_BELOW: return _sorted_mask(x.detach().abs().float(), density, "breadcrumbs", gamma)
     n = x.numel()
     target, n_top = int(density * n), int(gamma * n)
     n_bot = max(0, n - target - n_top)
@@ -224,12 +281,13 @@ def breadcrumbs_mask(x: Tensor, # a task vector (any shape)
     return (_topk_abs(a, n - n_bot) & ~_topk_abs(a, n - hi)).reshape(x.shape)
 
 def random_mask(x: Tensor, # a task vector (any shape)
-                density: float, # keep probability
+                density: float, # keep probability, in (0, 1]
                 generator: torch.Generator, # the draws
                ) -> Tensor:
-    "DARE: keep each entry with probability `density` (Bernoulli), shape of `x`."
+    "DARE: keep each entry with probability `density` (Bernoulli draws, as mergekit: `torch.bernoulli` of a float32 tensor), shape of `x`."
+    density = check_number(density, "density", 0, 1, lo_open=True)
     if density >= 1: return torch.ones_like(x, dtype=torch.bool)
-    return torch.rand(x.shape, generator=generator) < density
+    return torch.bernoulli(torch.full(x.shape, density, dtype=torch.float32), generator=generator).bool()
 
 def l1_rescale(x: Tensor, # the task vector
                mask: Tensor, # the kept entries
@@ -253,17 +311,6 @@ def _gta_stats(sparsify: str | None):
         scale = l1_rescale(d, mask) if p.get("rescale", False) and dens < 1 else 1.0
         return {"mask": mask, "scale": scale}
     return stats
-
-def _sorted_mask(a: Tensor, density: float, kind: str, gamma: float) -> Tensor:
-    "Masks chosen through a full sort, so ties fall as torch's (unstable) sort orders them: mergekit's exact choice, slower."
-    w, n = a.reshape(-1), a.numel()
-    mask = torch.zeros(n, dtype=torch.bool)
-    if kind == "magnitude": mask[torch.argsort(w, descending=True)[:max(1, int(density * n))]] = True
-    else:
-        target, n_top = int(density * n), int(gamma * n)
-        n_bot = max(0, n - target - n_top)
-        mask[torch.sort(w, descending=False).indices[n_bot:n_bot + target]] = True
-    return mask.reshape(a.shape)
 
 def _gta(consensus: bool):
     "The combination step shared by the GTA methods; works on whole tensors or on row chunks (`rows`)."
@@ -296,9 +343,10 @@ def _gta(consensus: bool):
         return base + acc
     return fn
 
-_W = Param("weight", float, per_model=True, doc="scale of the model's task vector")
-_LAMBDA = Param("lambda", float, default=1.0, doc="scale of the summed task vectors")
-_DENS = Param("density", float, per_model=True, default=1.0, doc="fraction of task-vector entries kept")
+_W = Param("weight", float, per_model=True, doc="scale of the model's task vector (any finite number; negative subtracts it)")
+_LAMBDA = Param("lambda", float, default=1.0, doc="scale of the summed task vectors (any finite number)")
+_DENS = Param("density", float, per_model=True, default=1.0, lo=0, hi=1, lo_open=True,
+              doc="fraction of task-vector entries kept; 0 would keep none and silently drop the model (give it weight 0 instead)")
 _ARGSORT = Param("argsort_ties", bool, default=False, doc="pick among equal magnitudes with a full (unstable) sort, as mergekit: its exact output, ~4x slower")
 
 task_arithmetic = merge_method("task_arithmetic", paper="arXiv:2212.04089", rowwise=True,
@@ -315,7 +363,7 @@ dare_ties = merge_method("dare_ties", paper="arXiv:2311.03099", rowwise=True, st
     params=[_W, _DENS, Param("normalize", bool, default=False), _LAMBDA, Param("rescale", bool, default=True),
             Param("int8_mask", bool, default=False)],
     summary="random drop, L1 rescale, TIES sign consensus")(_gta(True))
-_GAMMA = Param("gamma", float, per_model=True, default=0.01, doc="fraction of the largest entries dropped")
+_GAMMA = Param("gamma", float, per_model=True, default=0.01, lo=0, hi=1, doc="fraction of the largest entries dropped")
 breadcrumbs = merge_method("breadcrumbs", paper="arXiv:2312.06795", rowwise=True, stats=_gta_stats("breadcrumbs"),
     params=[_W, _DENS, _GAMMA, Param("normalize", bool, default=False), _LAMBDA, Param("rescale", bool, default=False), _ARGSORT],
     summary="drop the largest gamma and the smallest entries, weighted sum")(_gta(False))
@@ -325,18 +373,60 @@ breadcrumbs_ties = merge_method("breadcrumbs_ties", paper="arXiv:2312.06795", ro
     summary="breadcrumbs with TIES sign consensus")(_gta(True))
 
 # %% ../../nbs/31_merging.methods.ipynb #c018
-@merge_method("linear", paper="arXiv:2203.05482", base="none", rowwise=True,
-              params=[Param("weight", float, per_model=True, default=1.0), Param("normalize", bool, default=True)],
+def _linear_ok(n_models: int, weight: list, normalize: bool, **_) -> None:
+    "A normalised soup needs weights that do not sum to zero (the division would give inf / NaN)."
+    if normalize: check(abs(sum(weight)) > 1e-8, "weight", "weights whose sum is not 0 when normalize=True", weight)
+
+@merge_method("linear", paper="arXiv:2203.05482", base="none", rowwise=True, validate=_linear_ok,
+              params=[Param("weight", float, per_model=True, default=1.0, doc="the model's share (any finite number)"),
+                      Param("normalize", bool, default=True, doc="divide by the summed weights")],
               summary="model soup: sum(w_i * theta_i) / sum(w_i)")
 def linear(tensors, base, info, stats, rows, weight, normalize):
     out = torch.zeros_like(tensors[0])
     for x, w in zip(tensors, weight): out.add_(x, alpha=w)
     return out / sum(weight) if normalize else out
 
-@merge_method("slerp", base="required", min_models=1, max_models=1, rowwise=True,
-              paper="https://en.wikipedia.org/wiki/Slerp", params=[Param("t", float, doc="0 gives the base, 1 the other model")],
-              summary="spherical interpolation, row by row, between the base and one model")
-def slerp(tensors, base, info, stats, rows, t, dot_threshold: float = 0.9995, eps: float = 1e-8):
+def _slerp_pre(tensors, base, acc, info, **_) -> dict:
+    "First pass of `slerp`: squared norms of the base and the model and their dot product, summed over row chunks (float64)."
+    a, b = base.reshape(-1).double(), tensors[0].reshape(-1).double()
+    acc = acc or {"aa": 0.0, "bb": 0.0, "ab": 0.0, "n": 0}
+    acc["aa"] += float(a @ a); acc["bb"] += float(b @ b); acc["ab"] += float(a @ b); acc["n"] += a.numel()
+    return acc
+
+def slerp_coefficients(aa: float, # squared norm of the base tensor (the whole tensor, flattened)
+                       bb: float, # squared norm of the other model's tensor
+                       ab: float, # their dot product
+                       t: float, # interpolation factor in [0, 1]
+                       dot_threshold: float = 0.9995, # |cos| above this: linear interpolation (colinear inputs)
+                       eps: float = 1e-8, # a norm at most this counts as 1 (zero tensors)
+                      ) -> tuple[float, float]:
+    "mergekit's SLERP coefficients (c_base, c_model) of one tensor from its norms and dot product."
+    na, nb = math.sqrt(aa), math.sqrt(bb)
+    na, nb = (na if na > eps else 1.0), (nb if nb > eps else 1.0)
+    dot = min(1.0, max(-1.0, ab / (na * nb)))
+    if abs(dot) > dot_threshold: return 1 - t, t
+    theta = math.acos(dot); s = math.sin(theta)
+    return math.sin((1 - t) * theta) / s, math.sin(t * theta) / s
+
+@merge_method("slerp", base="required", min_models=1, max_models=1, rowwise=True, pre=_slerp_pre,
+              paper="https://en.wikipedia.org/wiki/Slerp",
+              params=[Param("t", float, lo=0, hi=1, doc="0 gives the base, 1 the other model"),
+                      Param("dot_threshold", float, default=0.9995, lo=0, hi=1, lo_open=True, doc="|cos| above this interpolates linearly"),
+                      Param("eps", float, default=1e-8, lo=0, lo_open=True, doc="norms at most this count as 1")],
+              summary="spherical interpolation between the base and one model, one angle per tensor (mergekit's definition)")
+def slerp(tensors, base, info, stats, rows, t, dot_threshold=0.9995, eps=1e-8):
+    if stats is None: stats = _slerp_pre(tensors, base, None, info)
+    if stats["n"] == 0: return (1 - t) * base + t * tensors[0]
+    ca, cb = slerp_coefficients(stats["aa"], stats["bb"], stats["ab"], t, dot_threshold, eps)
+    return base * ca + tensors[0] * cb
+
+@merge_method("slerp_rows", base="required", min_models=1, max_models=1, rowwise=True,
+              paper="https://en.wikipedia.org/wiki/Slerp",
+              params=[Param("t", float, lo=0, hi=1, doc="0 gives the base, 1 the other model"),
+                      Param("dot_threshold", float, default=0.9995, lo=0, hi=1, lo_open=True, doc="|cos| above this interpolates linearly"),
+                      Param("eps", float, default=1e-8, lo=0, lo_open=True, doc="norms at most this count as 1")],
+              summary="ours, not mergekit's: spherical interpolation row by row (one angle per output row)")
+def slerp_rows(tensors, base, info, stats, rows, t, dot_threshold=0.9995, eps=1e-8):
     v0, v1 = base, tensors[0]
     a, b = v0.reshape(v0.shape[0], -1) if v0.ndim else v0.reshape(1, 1), v1.reshape(v0.shape[0], -1) if v1.ndim else v1.reshape(1, 1)
     na = torch.linalg.vector_norm(a, dim=1, keepdim=True); nb = torch.linalg.vector_norm(b, dim=1, keepdim=True)
@@ -349,8 +439,8 @@ def slerp(tensors, base, info, stats, rows, t, dot_threshold: float = 0.9995, ep
     return (ca * a + cb * b).reshape(v0.shape)
 
 @merge_method("multislerp", base="optional", min_models=1, paper="https://goddard.blog/posts/multislerp-wow-what-a-cool-idea",
-              params=[Param("weight", float, per_model=True, default=1.0), Param("normalize_weights", bool, default=True),
-                      Param("eps", float, default=1e-8)],
+              params=[Param("weight", float, per_model=True, default=1.0, doc="the model's share (any finite number)"),
+                      Param("normalize_weights", bool, default=True), Param("eps", float, default=1e-8, lo=0, lo_open=True, doc="guards the divisions")],
               summary="barycentric interpolation on the hypersphere (of task vectors when a base is given)")
 def multislerp(tensors, base, info, stats, rows, weight, normalize_weights, eps):
     if len(tensors) == 1: return tensors[0]

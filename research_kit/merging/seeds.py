@@ -11,7 +11,7 @@ from typing import Any, Mapping, Sequence
 import torch
 from torch import Tensor, nn
 
-from ..core import cache_dir, check, check_choice, describe, said
+from ..core import cache_dir, check, check_out, check_choice, check_number, check_tensor, describe, said
 from .methods import METHODS, Param, TensorInfo, merge_method
 from .engine import SiteMap, merge, merge_state_dicts
 
@@ -21,10 +21,12 @@ __all__ = ['dim3_importance', 'dim3', 'plateau_layers', 'plam', 'mos', 'mos_merg
 
 # %% ../../nbs/33_merging.seeds.ipynb #c006
 def dim3_importance(S: Tensor, # scores [n_models, n_columns]
-                    rho: float = 1.0, # "above average" threshold ratio
-                    c: float = 1.0, # weight given to columns above rho x the model's average
+                    rho: float = 1.0, # "above average" threshold ratio, in [0, inf)
+                    c: float = 1.0, # weight given to columns above rho x the model's average, in [0, inf)
                    ) -> Tensor:
     "DiM3's column weights: softmax over models, replaced by `c` where a score exceeds rho x its model's mean. [n_models, n_columns]"
+    rho, c = check_number(rho, "rho", 0), check_number(c, "c", 0)
+    check_tensor(S, "S", ndim=2, dtype="float", finite=True)
     P = torch.softmax(S, dim=0)
     return torch.where(S > S.mean(1, keepdim=True) * rho, torch.full_like(P, c), P)
 
@@ -33,10 +35,11 @@ def _rank01(x: Tensor) -> Tensor:
     return torch.argsort(torch.argsort(x, dim=-1, stable=True), dim=-1, stable=True).to(x.dtype) / x.shape[-1]
 
 @merge_method("dim3", base="required", min_models=2, paper="arXiv:2605.12960",
-              params=[Param("rho", float, default=1.0, doc="above-average ratio (above_average_value_ratio)"),
-                      Param("c", float, default=1.0, doc="calibrated weight of above-average columns (score_calibration_value)"),
+              params=[Param("rho", float, default=1.0, lo=0, doc="above-average ratio (above_average_value_ratio)"),
+                      Param("c", float, default=1.0, lo=0, doc="calibrated weight of above-average columns (score_calibration_value)"),
                       Param("keep", bool, default=False, doc="take this tensor unmerged from model `designated` (use filters)"),
-                      Param("designated", int, default=0, doc="index of the model whose untouched tensors are kept")],
+                      Param("designated", int, default=0, lo=0, doc="index of the model whose untouched tensors are kept (< number of models)")],
+              validate=lambda n, designated, **_: check(designated < n, "designated", f"the index of an input model, in [0, {n - 1}]", designated),
               summary="per-column magnitude and direction change -> ranked softmax weights of the task vectors")
 def dim3(tensors, base, info, stats, rows, rho, c, keep, designated):
     if keep: return tensors[designated].clone()
@@ -57,10 +60,11 @@ def dim3(tensors, base, info, stats, rows, rho, c, keep, designated):
 
 # %% ../../nbs/33_merging.seeds.ipynb #c012
 def plateau_layers(curve, # polars table, one row per cut depth L: `layer` and a metric (`nll`, `delta` or `metric`)
-                   tol: float = 0.05, # how far from the uncut value still counts as "no change"
+                   tol: float = 0.05, # how far from the uncut value still counts as "no change", in [0, inf)
                    relative: bool = False, # `tol` is relative to |uncut value|
                   ) -> list[str]:
     "The plateau of a layer-wise masking curve (`probes` format: the largest `layer` is the uncut run), as block sites."
+    tol = check_number(tol, "tol", 0)
     import polars as pl
     col = next((c for c in ("nll", "metric", "delta") if isinstance(curve, pl.DataFrame) and c in curve.columns), None)
     check(isinstance(curve, pl.DataFrame) and "layer" in curve.columns and col is not None, "curve",
@@ -83,11 +87,12 @@ def plam(model: Any, # the model to repair (folder, embedded name, model or stat
          alpha: float = 1.0, # mixing coefficient in the plateau: (1 - alpha) model + alpha base
          out: str | Path | None = None, # output folder (None: return a state dict, for in-memory models)
          plateau_kw: Mapping | None = None, # options of `plateau_layers` (tol, relative)
+         overwrite: bool = False, # replace an existing `out`, only one research_kit wrote
          **options, # engine options (progress, dtype, shard_size, ...)
         ):
     "PlaM: inject the base model's parameters into the plateau blocks, keep every other tensor of `model`."
     check((layers is None) != (curve is None), "layers", "either plateau `layers` or a `curve` (exactly one)", said("both or neither"))
-    check(isinstance(alpha, (int, float)) and 0 <= alpha <= 1, "alpha", "a number in [0, 1]", alpha)
+    alpha = check_number(alpha, "alpha", 0, 1)
     if layers is None: layers = plateau_layers(curve, **dict(plateau_kw or {}))
     layers = list(layers)
     for s in layers: check(isinstance(s, str) and s.startswith("block.") and s[6:].isdigit(), "layers", "block site names like 'block.20'", s)
@@ -95,11 +100,11 @@ def plam(model: Any, # the model to repair (folder, embedded name, model or stat
     take_base = [{"filter": s, "value": float(alpha)} for s in layers] + [{"value": 0.0}]
     if out is None:
         return merge_state_dicts([model, base], method="linear", weight=[keep_model, take_base])
-    return merge([model, base], method="linear", out=out, weight=[keep_model, take_base], **options)
+    return merge([model, base], method="linear", out=out, weight=[keep_model, take_base], overwrite=overwrite, **options)
 
 # %% ../../nbs/33_merging.seeds.ipynb #c015
 @merge_method("mos", base="none", min_models=1, rowwise=True, paper="arXiv:2412.09441",
-              params=[Param("beta", float, default=0.1, doc="pull towards the mean of the previous adapters")],
+              params=[Param("beta", float, default=0.1, lo=0, hi=1, doc="pull towards the mean of the previous adapters")],
               summary="(1 - beta) A_t + beta mean(A_1..A_t-1), inputs in task order")
 def mos(tensors, base, info, stats, rows, beta):
     if len(tensors) == 1: return tensors[0]
@@ -117,7 +122,7 @@ class MOSMerger:
     "Running state of MOS adapter merging across tasks: finish a task, then pull the next adapter every step."
     def __init__(self, beta: float = 0.1, # momentum of the pull
                 ):
-        check(isinstance(beta, (int, float)) and 0 <= beta <= 1, "beta", "a number in [0, 1]", beta)
+        beta = check_number(beta, "beta", 0, 1)
         self.beta, self.sum, self.n = float(beta), None, 0
 
     def finish_task(self, adapter: Mapping[str, Tensor] | nn.Module, # the trained adapter of the task just finished
@@ -145,9 +150,9 @@ def bags(n: int, # number of training items (queries)
          replace: bool = False, # sample with replacement (bootstrap) instead of a subset
         ) -> list[Tensor]:
     "Indices of each bag's items (sorted), one tensor per ratio."
-    check(isinstance(n, int) and n >= 1, "n", "a positive int", n)
-    check(isinstance(ratios, (list, tuple)) and len(ratios) >= 1 and all(isinstance(r, (int, float)) and 0 < r <= 1 for r in ratios),
-          "ratios", "a non-empty list of numbers in (0, 1]", ratios)
+    n, seed = check_number(n, "n", 1, integer=True), check_number(seed, "seed", 0, integer=True)
+    check(isinstance(ratios, (list, tuple)) and len(ratios) >= 1, "ratios", "a non-empty list of numbers in (0, 1]", ratios, TypeError)
+    for i, r in enumerate(ratios): check_number(r, f"ratios[{i}]", 0, 1, lo_open=True)
     g = torch.Generator().manual_seed(seed)
     out = []
     for r in ratios:
@@ -184,9 +189,16 @@ def boom(start: str | Path, # the checkpoint every bag member starts from (folde
          seed: int = 0, # seeds the bags and each member's training (seed + m)
          work_dir: str | Path | None = None, # where members are saved (default: a cache folder)
          eval_data=None, # `RetrievalSet` evaluated by each member's training
+         overwrite: bool = False, # replace an existing `out`, only one research_kit wrote
          **fit, # other arguments of `fit_embedder` (steps, batch_size, lr, ...)
         ) -> dict:
     "Train one embedding model per bag, merge them; return members, merged path and each member's history."
+    check(isinstance(ratios, (list, tuple)) and len(ratios) >= 1, "ratios", "a non-empty list of numbers in (0, 1]", ratios, TypeError)
+    for i, r in enumerate(ratios): check_number(r, f"ratios[{i}]", 0, 1, lo_open=True)
+    if weights is not None:
+        check(isinstance(weights, (list, tuple)) and len(weights) == len(ratios), "weights", f"one finite weight per bag ({len(ratios)})", weights, TypeError)
+        for i, w in enumerate(weights): check_number(w, f"weights[{i}]")
+    check_out(out, [start], overwrite)   # before any training
     from research_kit.losses.training import fit_embedder
     from research_kit.models import load
     work = Path(work_dir) if work_dir is not None else cache_dir("merging", "boom", Path(out).name)
@@ -197,7 +209,7 @@ def boom(start: str | Path, # the checkpoint every bag member starts from (folde
         members.append(work / f"member{m}"); hists.append(h.with_columns(member=_pl_lit(m)))
         del model
     prm = {} if weights is None else {"weight": list(weights)}
-    merged = merge(members, method=method, out=out, progress=False, **prm)
+    merged = merge(members, method=method, out=out, progress=False, overwrite=overwrite, **prm)
     return {"members": members, "merged": merged, "history": hists}
 
 def boom_update(existing: str | Path, # the current (merged) model's folder
@@ -211,6 +223,7 @@ def boom_update(existing: str | Path, # the current (merged) model's folder
                 weights: Sequence[float] = (1.0, 1.0), # merge weights of (existing, update)
                 seed: int = 0, # seeds the replay sample and the training
                 work_dir: str | Path | None = None, # where the update model is saved
+                overwrite: bool = False, # replace an existing `out`, only one research_kit wrote
                 **fit, # other arguments of `fit_embedder`
                ) -> dict:
     "BOOM's incremental step: train an update model on new data + a small replay of old data, merge it into the existing one."
@@ -218,7 +231,10 @@ def boom_update(existing: str | Path, # the current (merged) model's folder
     from research_kit.data import RetrievalSet
     from research_kit.losses.training import fit_embedder
     from research_kit.models import load
-    check(isinstance(replay, (int, float)) and 0 <= replay <= 1, "replay", "a fraction in [0, 1]", replay)
+    replay = check_number(replay, "replay", 0, 1)
+    check(isinstance(weights, (list, tuple)) and len(weights) == 2, "weights", "two finite weights (existing, update)", weights, TypeError)
+    for i, w in enumerate(weights): check_number(w, f"weights[{i}]")
+    check_out(out, [existing], overwrite)   # before any training
     old = subset(history, bags(len(history.queries), [replay], seed)[0]) if replay > 0 else None
     if old is not None:
         both = RetrievalSet(new.split, pl.concat([new.queries, old.queries]).unique("query_id", keep="first", maintain_order=True),
@@ -228,7 +244,7 @@ def boom_update(existing: str | Path, # the current (merged) model's folder
     work = Path(work_dir) if work_dir is not None else cache_dir("merging", "boom", Path(out).name)
     model, tok = load(existing, device="cpu")
     h = fit_embedder(model, tok, both, loss, out_dir=work / "update", seed=seed, **fit)
-    merged = merge([existing, work / "update"], method=method, out=out, progress=False, weight=list(weights))
+    merged = merge([existing, work / "update"], method=method, out=out, progress=False, weight=list(weights), overwrite=overwrite)
     return {"update": work / "update", "merged": merged, "history": h}
 
 def _pl_lit(v):
