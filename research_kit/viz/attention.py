@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Sequence
 import torch
 from torch import Tensor
-from ..core import check, check_choice, check_tensor, describe, said
+from ..core import check, check_choice, check_number, check_tensor, describe, said
 
 # %% auto #0
 __all__ = ['stack_attentions', 'token_labels', 'attention_data', 'residual_attention', 'rollout', 'attention_flow', 'html_safe',
@@ -19,33 +19,41 @@ def stack_attentions(attentions, # one [1, heads, q, k] tensor per layer (HF `ou
                     ) -> Tensor:
     "The attentions of one input as a float32 CPU tensor [layers, heads, T, T], checked."
     if isinstance(attentions, Tensor):
-        check_tensor(attentions, "attentions", ndim=4, dtype="float")
+        check_tensor(attentions, "attentions", ndim=4, dtype="float", finite=True)
         a = attentions
     else:
         check(isinstance(attentions, (list, tuple)) and len(attentions) > 0, "attentions",
               "a non-empty tuple of [1, heads, q, k] tensors (one per layer) or a [layers, heads, q, k] tensor", attentions, TypeError)
         for i, x in enumerate(attentions):
-            check_tensor(x, f"attentions[{i}]", ndim=4, dtype="float")
+            check_tensor(x, f"attentions[{i}]", ndim=4, dtype="float", finite=True)
             check(x.shape[0] == 1, f"attentions[{i}]", "batch size 1 ([1, heads, q, k]; pick one input first)", x)
         check(len({tuple(x.shape) for x in attentions}) == 1, "attentions", "tensors of one shape",
               said(", ".join(str(list(x.shape)) for x in attentions[:4])))
         a = torch.cat([x.detach() for x in attentions], 0)
     check(a.shape[-1] == a.shape[-2], "attentions", "square patterns [.., T, T]", a)
-    return a.detach().float().cpu()
+    check(a.numel() > 0, "attentions", "at least one layer, head and token", a)
+    a = a.detach().float().cpu()
+    lo, hi = float(a.min()), float(a.max())
+    check(lo >= 0 and hi <= 1 + 1e-3, "attentions", "attention probabilities (entries in [0, 1], rows from a softmax)",
+          said(f"{describe(a)} with entries in [{lo:.3g}, {hi:.3g}]"))
+    return a
 
 def token_labels(tokens: Sequence[str], # token strings, e.g. `tok.convert_ids_to_tokens(ids)`
                 ) -> list[str]:
     "Readable token labels: byte-level markers (Ġ, ▁, Ċ) shown as visible spaces and newlines."
+    check(isinstance(tokens, (list, tuple)) and all(isinstance(t, str) for t in tokens), "tokens", "a list of token strings", tokens, TypeError)
     return [str(t).replace("Ġ", "␣").replace("▁", "␣").replace("Ċ", "↵").replace("\n", "↵") for t in tokens]
 
 def attention_data(model, # a Hugging Face model of a registered family (eager or sdpa attention)
                    text: str, # one prompt
                    tok, # its tokenizer
-                   max_tokens: int = 512, # refuse longer prompts (the patterns grow as T²)
+                   max_tokens: int = 512, # refuse longer prompts (the patterns grow as T²), in [1, inf)
                   ) -> dict:
     "One prompt's attentions and tokens: {'attentions': tuple of [1, heads, T, T] (CPU), 'tokens': [T] labels}."
     from research_kit.probes import activations
-    check(isinstance(text, str) and text != "", "text", "a non-empty string", text, TypeError)
+    check(isinstance(text, str), "text", "a non-empty string", text, TypeError)
+    check(text.strip() != "", "text", "a non-empty string", text)
+    check_number(max_tokens, "max_tokens", 1, None, integer=True)
     ids = tok(text, return_tensors="pt")["input_ids"]
     check(ids.shape[1] <= max_tokens, "text", f"at most max_tokens={max_tokens} tokens", said(f"{ids.shape[1]} tokens"))
     acts = activations(model, ids, "attn_pattern.*")
@@ -53,10 +61,15 @@ def attention_data(model, # a Hugging Face model of a registered family (eager o
     return {"attentions": tuple(acts[k].float() for k in layers), "tokens": token_labels(tok.convert_ids_to_tokens(ids[0]))}
 
 # %% ../../nbs/51_viz.attention.ipynb #0e436f75
+def _index(i, arg: str, n: int) -> int:
+    "Check an index into `n` items (negative ones count from the end); return it in [0, n)."
+    return check_number(i, arg, -n, n - 1, integer=True) % n
+
 def residual_attention(attentions, # as for `stack_attentions`
                        residual: bool = True, # add the skip connection as an identity (Â = ½A + ½I)
                       ) -> Tensor:
     "Head-averaged attention per layer with the residual added and rows renormalised: [layers, T, T]."
+    check(isinstance(residual, bool), "residual", "True or False", residual, TypeError)
     a = stack_attentions(attentions).mean(1)
     if residual: a = a + torch.eye(a.shape[-1])
     return a / a.sum(-1, keepdim=True)
@@ -73,19 +86,20 @@ def rollout(attentions, # as for `stack_attentions`
 # %% ../../nbs/51_viz.attention.ipynb #9b1602dd
 def attention_flow(attentions, # as for `stack_attentions`
                    residual: bool = True, # add the skip connection as an identity
-                   max_tokens: int = 16, # refuse longer inputs (cost grows ~ T² max-flows on a graph of L·T² edges)
-                   layer: int = -1, # whose output nodes are the sources (default: the last layer)
+                   max_tokens: int = 16, # refuse longer inputs (cost grows ~ T² max-flows on a graph of L·T² edges), in [1, inf)
+                   layer: int = -1, # whose output nodes are the sources, in [-layers, layers - 1] (default: the last layer)
                   ) -> Tensor:
     "Attention flow (Abnar & Zuidema): max-flow from each position after `layer` to each input token, rows normalised to 1 [T, T]."
+    check_number(max_tokens, "max_tokens", 1, None, integer=True)
+    a = stack_attentions(attentions)  # checked before the optional import, so a bad input says so first
     try: import networkx as nx
     except ImportError as e: raise ImportError("attention_flow needs networkx (pip install networkx); rollout works without it") from e
     from networkx.algorithms.flow import preflow_push
-    ah = residual_attention(attentions, residual)
+    ah = residual_attention(a, residual)
     L, T = ah.shape[0], ah.shape[-1]
     check(T <= max_tokens, "attentions", f"at most max_tokens={max_tokens} tokens for exact attention flow (use rollout for longer inputs)",
           said(f"{T} tokens"))
-    check(isinstance(layer, int) and -L <= layer < L, "layer", f"an int in [{-L}, {L})", layer)
-    top = layer % L + 1
+    top = _index(layer, "layer", L) + 1
     G = nx.DiGraph()
     for l in range(1, top + 1):  # node (l, i): position i after block l-1; (0, j): input token j
         w = ah[l - 1].tolist()
@@ -112,7 +126,8 @@ def html_safe(text: str, # any label
     return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 def _check_tokens(tokens, T: int) -> list[str]:
-    check(isinstance(tokens, (list, tuple)) and len(tokens) == T, "tokens", f"a list of {T} token strings (one per position)", tokens, ValueError)
+    token_labels(tokens)  # a list of strings
+    check(len(tokens) == T, "tokens", f"a list of {T} token strings (one per position)", tokens, ValueError)
     return [html_safe(t) for t in token_labels(tokens)]
 
 def _axes(fig, tokens: list[str], max_ticks: int = 64) -> None:
@@ -139,8 +154,8 @@ def _layout(fig, title: str, T: int) -> None:
 
 def attention_figure(attentions, # one [1, heads, q, k] tensor per layer, or [layers, heads, q, k]
                      tokens: Sequence[str], # one label per position [T]
-                     layer: int = 0, # the layer shown first
-                     head: int | None = None, # a head, or None for the average over heads
+                     layer: int = 0, # the layer shown first, in [-layers, layers - 1]
+                     head: int | None = None, # a head in [-heads, heads - 1], or None for the average over heads
                      all_layers: bool = False, # ship every layer (of this head / the average) with a plotly slider: interactive without a kernel
                     ):
     "A heat map of one layer's attention pattern (one head or the head average), with token hover; optionally a layer slider."
@@ -148,9 +163,9 @@ def attention_figure(attentions, # one [1, heads, q, k] tensor per layer, or [la
     a = stack_attentions(attentions)
     L, H, T = a.shape[0], a.shape[1], a.shape[-1]
     tokens = _check_tokens(tokens, T)
-    check(isinstance(layer, int) and -L <= layer < L, "layer", f"an int in [{-L}, {L})", layer)
-    check(head is None or (isinstance(head, int) and -H <= head < H), "head", f"None (average) or an int in [{-H}, {H})", head)
-    layer %= L
+    layer = _index(layer, "layer", L)
+    if head is not None: head = _index(head, "head", H)
+    check(isinstance(all_layers, bool), "all_layers", "True or False", all_layers, TypeError)
     sel = lambda l: a[l].mean(0) if head is None else a[l, head]  # [T, T]: the reduction happens here, in Python, per shown layer
     which = "mean of heads" if head is None else f"head {head % H}"
     fig = go.Figure()
@@ -164,10 +179,10 @@ def attention_figure(attentions, # one [1, heads, q, k] tensor per layer, or [la
 def rollout_figure(attentions, # one [1, heads, q, k] tensor per layer (HF `output_attentions`), or [layers, heads, q, k]
                    tokens: Sequence[str], # one label per position [T]
                    method: str = "rollout", # "rollout" (any length) or "flow" (exact max-flow, short inputs only)
-                   layer: int = -1, # the layer shown first
+                   layer: int = -1, # the layer shown first, in [-layers, layers - 1]
                    all_layers: bool = True, # ship every layer with a plotly slider (rollout only: flow is one layer)
                    residual: bool = True, # add the skip connection as an identity
-                   max_tokens: int = 16, # the limit of `attention_flow`
+                   max_tokens: int = 16, # the limit of `attention_flow`, in [1, inf)
                   ):
     "A heat map of how much each input token reaches each position after a layer: attention rollout or attention flow."
     import plotly.graph_objects as go
@@ -175,8 +190,10 @@ def rollout_figure(attentions, # one [1, heads, q, k] tensor per layer (HF `outp
     a = stack_attentions(attentions)
     L, T = a.shape[0], a.shape[-1]
     tokens = _check_tokens(tokens, T)
-    check(isinstance(layer, int) and -L <= layer < L, "layer", f"an int in [{-L}, {L})", layer)
-    layer %= L
+    layer = _index(layer, "layer", L)
+    check(isinstance(all_layers, bool), "all_layers", "True or False", all_layers, TypeError)
+    check(isinstance(residual, bool), "residual", "True or False", residual, TypeError)
+    check_number(max_tokens, "max_tokens", 1, None, integer=True)
     fig = go.Figure()
     if method == "flow":
         fig.add_trace(_heat(attention_flow(a, residual, max_tokens, layer), tokens, f"flow to layer {layer}"))
@@ -194,18 +211,21 @@ def rollout_figure(attentions, # one [1, heads, q, k] tensor per layer (HF `outp
 # %% ../../nbs/51_viz.attention.ipynb #ccb7cd67
 def flow_figure(attentions, # one [1, heads, q, k] tensor per layer, or [layers, heads, q, k]
                 tokens: Sequence[str], # one label per position [T]
-                threshold: float = 0.05, # drop links carrying less than this share of a row
+                threshold: float = 0.05, # drop links carrying less than this share of a row, in [0, 1)
                 boundaries: Sequence[int] | None = None, # layer boundaries to draw (0 = input, L = output); default all when L ≤ 6, else 6 evenly spaced
                 residual: bool = True, # add the skip connection as an identity
-                max_tokens: int = 48, # refuse longer inputs (the diagram stops being readable)
+                max_tokens: int = 48, # refuse longer inputs (the diagram stops being readable), in [1, inf)
                ):
     "A Sankey diagram of token-to-token flow across layers: links are rolled-out attention between consecutive boundaries."
     import plotly.graph_objects as go
     ah = residual_attention(attentions, residual)
     L, T = ah.shape[0], ah.shape[-1]
     tokens = _check_tokens(tokens, T)
+    check_number(max_tokens, "max_tokens", 1, None, integer=True)
     check(T <= max_tokens, "attentions", f"at most max_tokens={max_tokens} tokens in a flow diagram", said(f"{T} tokens"))
-    check(isinstance(threshold, (int, float)) and 0 <= threshold < 1, "threshold", "a number in [0, 1)", threshold)
+    threshold = check_number(threshold, "threshold", 0, 1, hi_open=True)
+    check(boundaries is None or (isinstance(boundaries, (list, tuple, range)) and all(isinstance(x, int) and not isinstance(x, bool) for x in boundaries)),
+          "boundaries", f"None or a list of layer indices in [0, {L}]", boundaries, TypeError)
     if boundaries is None: boundaries = list(range(L + 1)) if L <= 6 else sorted({round(k * L / 6) for k in range(7)})
     b = list(boundaries)
     check(len(b) >= 2 and b == sorted(set(b)) and b[0] >= 0 and b[-1] <= L, "boundaries", f"≥ 2 increasing layer indices in [0, {L}]", boundaries)
@@ -244,6 +264,12 @@ def head_summary(attentions, # one [1, heads, q, k] tensor per layer, or [layers
     return pl.DataFrame({"layer": torch.arange(L).repeat_interleave(H).tolist(), "head": torch.arange(H).repeat(L).tolist(),
                          "score": s.flatten().tolist()})
 
+def _check_colorscale(colorscale) -> None:
+    "Refuse a colour scale plotly does not know, naming the argument (plotly's own error lists 100 names)."
+    import plotly.colors
+    try: plotly.colors.get_colorscale(colorscale) if isinstance(colorscale, str) else plotly.colors.validate_colorscale(colorscale)
+    except Exception: check(False, "colorscale", "a plotly colour scale name (e.g. 'Viridis', 'Blues')", colorscale)
+
 def heads_figure(scores, # a polars table with columns layer, head and a score column (e.g. `probes.locate.head_scores`, `retrieval_scores`)
                  value: str | None = None, # the score column (default: "score", else the only numeric column besides layer and head)
                  title: str | None = None, # the figure's title (default: the column's name)
@@ -255,11 +281,17 @@ def heads_figure(scores, # a polars table with columns layer, head and a score c
     miss = {"layer", "head"} - set(scores.columns)
     check(not miss, "scores", "columns layer, head and a score column", said(f"columns {scores.columns} (missing {sorted(miss)})"))
     check(len(scores) > 0, "scores", "at least one row", scores)
+    ok = all(scores.schema[c].is_integer() for c in ("layer", "head")) and scores["layer"].min() >= 0 and scores["head"].min() >= 0
+    check(ok, "scores", "integer layer and head columns (≥ 0)", said(f"layer {scores.schema['layer']}, head {scores.schema['head']} from {scores['layer'].min()}, {scores['head'].min()}"))
     numeric = [c for c, t in scores.schema.items() if c not in ("layer", "head") and t.is_numeric()]
     if value is None:
         check("score" in numeric or len(numeric) == 1, "value", f"one of the score columns {numeric}", value)
         value = "score" if "score" in numeric else numeric[0]
     check_choice(value, numeric, "value")
+    bad = scores.filter(~pl.col(value).cast(pl.Float64).is_finite() & pl.col(value).is_not_null())
+    check(len(bad) == 0, "scores", f"finite values in column {value!r} (null for a missing head)", said(f"{len(bad)} NaN or inf, e.g. layer {bad['layer'][0]}, head {bad['head'][0]}" if len(bad) else ""))
+    check(title is None or isinstance(title, str), "title", "None or a string", title, TypeError)
+    _check_colorscale(colorscale)
     L, H = int(scores["layer"].max()) + 1, int(scores["head"].max()) + 1
     z = [[None] * H for _ in range(L)]
     for l, h, s in scores.select("layer", "head", value).iter_rows(): z[l][h] = None if s is None else round(float(s), 4)
@@ -317,17 +349,23 @@ class AttentionWidget(FigureView):
                  head_scores=None, # a polars table [layer, head, score...] for the heads grid (default: `head_summary(..., "previous")`)
                  score: str | None = None, # which score column of `head_scores` to draw
                  view: str = "pattern", # the view shown first
+                 layer: int = 0, # the layer shown first, in [-layers, layers - 1]
+                 head: int | None = None, # the head shown first, in [-heads, heads - 1], or None for the mean
+                 threshold: float = 0.05, # the flow view's first threshold, in [0, 0.5]
                 ):
         import ipywidgets as W
         self.attentions = stack_attentions(attentions)
         L, H, T = self.attentions.shape[0], self.attentions.shape[1], self.attentions.shape[-1]
         self.tokens = _check_tokens(tokens, T)
         self.head_scores = head_summary(self.attentions, "previous") if head_scores is None else head_scores
+        heads_figure(self.head_scores, score)  # checks the table and `score` now, not when the heads view is picked
         self.score = score
+        layer, head = _index(layer, "layer", L), None if head is None else _index(head, "head", H)
+        threshold = check_number(threshold, "threshold", 0, 0.5)
         self.view = W.Dropdown(options=list(self.VIEWS), value=check_choice(view, self.VIEWS, "view"), description="view")
-        self.layer = W.IntSlider(value=0, min=0, max=L - 1, description="layer", continuous_update=False)
-        self.head = W.Dropdown(options=[("mean", -1)] + [(str(h), h) for h in range(H)], value=-1, description="head")
-        self.threshold = W.FloatSlider(value=0.05, min=0.0, max=0.5, step=0.01, description="threshold", continuous_update=False)
+        self.layer = W.IntSlider(value=layer, min=0, max=L - 1, description="layer", continuous_update=False)
+        self.head = W.Dropdown(options=[("mean", -1)] + [(str(h), h) for h in range(H)], value=-1 if head is None else head, description="head")
+        self.threshold = W.FloatSlider(value=threshold, min=0.0, max=0.5, step=0.01, description="threshold", continuous_update=False)
         self._watch(self.view, self.layer, self.head, self.threshold)
         self.box = W.VBox([W.HBox([self.view, self.head]), W.HBox([self.layer, self.threshold]), self.fig])
 
