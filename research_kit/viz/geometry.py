@@ -7,9 +7,33 @@ from __future__ import annotations
 from typing import Mapping, Sequence
 import torch
 from torch import Tensor
-from ..core import check, check_choice, check_tensor, said, Registry
+from ..core import check, check_choice, check_number, check_tensor, describe, said, Registry
 from ..losses.geometry import align_loss, uniform_loss
 from .attention import FigureView, html_safe
+
+def _sets(embeddings, default: str = "embeddings", min_rows: int = 3, same_rows: bool = False) -> dict:
+    "Embeddings as {name: [n, d]}, each checked (2-d, float, finite, ≥ `min_rows` rows); with `same_rows`, one row count for all."
+    multi = isinstance(embeddings, Mapping)
+    embs = dict(embeddings) if multi else {default: embeddings}
+    check(len(embs) > 0, "embeddings", "a tensor [n, d] or a non-empty {name: tensor [n, d]}", embeddings)
+    for k, x in embs.items():
+        arg = f"embeddings[{k!r}]" if multi else "embeddings"
+        check_tensor(x, arg, ndim=2, dtype="float", finite=True)
+        check(x.shape[0] >= min_rows and x.shape[1] >= 1, arg, f"at least {min_rows} rows and one dimension [n, d]", x)
+    if same_rows:
+        n = {x.shape[0] for x in embs.values()}
+        check(len(n) == 1, "embeddings", "sets with the same rows (the same texts embedded by each model)", said(f"row counts {sorted(n)}"))
+    return embs
+
+def _per_row(values, n: int, arg: str, what: str) -> list | None:
+    "None, or a list/tuple of `n` items (one per row), checked."
+    if values is None: return None
+    ok = hasattr(values, "__len__") and hasattr(values, "__getitem__") and not isinstance(values, (str, bytes, Mapping))
+    check(ok, arg, f"a list of {n} {what} (one per row)", values, TypeError)
+    check(len(values) == n, arg, f"{n} {what} (one per row)", said(f"{len(values)}"))
+    return values.tolist() if hasattr(values, "tolist") else list(values)  # numpy, torch, polars: plain Python values
+
+def _seed(seed) -> int: return check_number(seed, "seed", 0, 2**63 - 1, integer=True)
 
 # %% auto #0
 __all__ = ['PROJECTIONS', 'METRIC_NOTES', 'pca_2d', 'umap_2d', 'project', 'isoscore', 'effective_rank', 'geometry_metrics',
@@ -44,18 +68,23 @@ def umap_2d(x: Tensor, # points [n, d]
 
 def project(x: Tensor, # embeddings [n, d]
             method: str = "pca", # a name in `PROJECTIONS`: "pca" or "umap"
-            dim: int = 2, # output dimensions
-            seed: int = 0, # seed of stochastic methods
+            dim: int = 2, # output dimensions, in [1, min(n, d)] for PCA, [1, n - 2] for UMAP
+            seed: int = 0, # seed of stochastic methods, in [0, 2**63)
            ) -> Tensor:
     "Project embeddings to `dim` dimensions with a registered method: [n, dim]."
     check_tensor(x, "x", ndim=2, dtype="float", finite=True)
     check(x.shape[0] >= 3, "x", "at least 3 embeddings", x)
+    check(isinstance(method, str) and method in PROJECTIONS, "method", "a projection method: one of " + ", ".join(map(repr, PROJECTIONS.names())), method)
+    check_number(dim, "dim", 1, min(x.shape) if method == "pca" else x.shape[0] - 2, integer=True)
+    _seed(seed)
     return PROJECTIONS[method](x.detach().cpu(), dim=dim, seed=seed)
 
 # %% ../../nbs/52_viz.geometry.ipynb #0339003b
 def isoscore(x: Tensor, # points [n, d]
             ) -> float:
     "IsoScore (Rudman et al. 2022): 1 when variance is spread evenly over all principal directions, 0 when one direction holds it all."
+    check_tensor(x, "x", ndim=2, dtype="float", finite=True)
+    check(x.shape[0] >= 2 and x.shape[1] >= 2, "x", "at least 2 points of at least 2 dimensions [n, d]", x)
     xc = x.double() - x.double().mean(0)
     var = torch.linalg.svdvals(xc).pow(2) / max(1, x.shape[0] - 1)  # variance along each principal axis
     d = x.shape[1]
@@ -68,6 +97,8 @@ def isoscore(x: Tensor, # points [n, d]
 def effective_rank(x: Tensor, # points [n, d]
                   ) -> float:
     "Effective rank (Roy & Vetterli 2007): exp of the entropy of the normalised singular values of the centred points."
+    check_tensor(x, "x", ndim=2, dtype="float", finite=True)
+    check(x.shape[0] >= 2 and x.shape[1] >= 1, "x", "at least 2 points [n, d]", x)
     s = torch.linalg.svdvals(x.double() - x.double().mean(0))
     p = s / s.sum().clamp_min(1e-300)
     p = p[p > 0]
@@ -117,19 +148,17 @@ METRIC_NOTES = {"n": "number of embeddings", "dim": "dimensions",
 
 def geometry_metrics(embeddings, # embeddings [n, d], or {name: [n_i, d_i]} to compare models / checkpoints
                      labels: Sequence | Mapping | None = None, # one label per row (or {name: labels}); pairs of equal labels are the positives
-                     max_points: int = 2000, # pairwise metrics use a seeded sample of this many points
-                     seed: int = 0, # seed of the samples
+                     max_points: int = 2000, # pairwise metrics use a seeded sample of this many points, in [2, inf)
+                     seed: int = 0, # seed of the samples, in [0, 2**63)
                     ):
     "The metrics panel as a polars table: one row per metric, one column per embedding set, and a `note` column."
     import polars as pl
-    embs = embeddings if isinstance(embeddings, Mapping) else {"embeddings": embeddings}
-    check(len(embs) > 0, "embeddings", "a tensor or a non-empty {name: tensor}", embeddings)
+    embs = _sets(embeddings)
+    max_points, seed = check_number(max_points, "max_points", 2, None, integer=True), _seed(seed)
     cols = {}
     for name, x in embs.items():
-        check_tensor(x, f"embeddings[{name!r}]" if isinstance(embeddings, Mapping) else "embeddings", ndim=2, dtype="float", finite=True)
-        check(x.shape[0] >= 3, "embeddings", "at least 3 rows", x)
         lab = labels.get(name) if isinstance(labels, Mapping) else labels
-        if lab is not None: check(len(lab) == x.shape[0], "labels", f"{x.shape[0]} labels (one per row of {name!r})", said(f"{len(lab)}"))
+        lab = _per_row(lab, x.shape[0], "labels", f"labels of {name!r}")
         cols[name] = _metrics(x.detach().cpu(), lab, max_points, seed)
     names = list(METRIC_NOTES)
     return pl.DataFrame({"metric": names, **{k: [v[m] for m in names] for k, v in cols.items()}, "note": [METRIC_NOTES[m] for m in names]},
@@ -157,27 +186,29 @@ def embedding_figure(embeddings, # embeddings [n, d], or {name: [n, d]} (same ro
                      labels: Sequence | None = None, # colour: one label per row (the most common `max_labels` get colours, the rest grey)
                      hover: Sequence[str] | None = None, # hover text per row (e.g. the lemma and its gloss)
                      method: str = "pca", # a name in `PROJECTIONS`
-                     max_points: int = 3000, # a seeded sample of rows is drawn (the browser gets ≤ this many points per panel)
-                     max_labels: int = 10, # colours for this many labels
+                     max_points: int = 3000, # a seeded sample of rows is drawn (the browser gets ≤ this many points per panel), in [3, inf)
+                     max_labels: int = 10, # colours for this many labels, in [1, inf)
                      align: bool = True, # rotate each later panel onto the first (Procrustes), so panels compare by eye
-                     seed: int = 0, # sampling and projection seed
+                     seed: int = 0, # sampling and projection seed, in [0, 2**63)
                      coords=None, # precomputed 2-D coordinates [n, 2] (or {name: [n, 2]}) instead of projecting
                     ):
     "A 2-D map of embeddings coloured by label with hover text; one panel per embedding set."
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
-    embs = embeddings if isinstance(embeddings, Mapping) else {"": embeddings}
-    for k, x in embs.items(): check_tensor(x, "embeddings", ndim=2, dtype="float", finite=True)
-    n = {x.shape[0] for x in embs.values()}
-    check(len(n) == 1, "embeddings", "sets with the same rows (the same texts embedded by each model)", said(f"row counts {sorted(n)}"))
-    n = n.pop()
-    if labels is not None: check(len(labels) == n, "labels", f"{n} labels (one per row)", said(f"{len(labels)}"))
-    if hover is not None: check(len(hover) == n, "hover", f"{n} strings (one per row)", said(f"{len(hover)}"))
+    embs = _sets(embeddings, "", min_rows=1 if coords is not None else 3, same_rows=True)
+    n = next(iter(embs.values())).shape[0]
+    labels, hover = _per_row(labels, n, "labels", "labels"), _per_row(hover, n, "hover", "strings")
+    check(isinstance(method, str) and method in PROJECTIONS, "method", "a projection method: one of " + ", ".join(map(repr, PROJECTIONS.names())), method)
+    max_points, max_labels = check_number(max_points, "max_points", 3, None, integer=True), check_number(max_labels, "max_labels", 1, None, integer=True)
+    check(isinstance(align, bool), "align", "True or False", align, TypeError)
+    seed = _seed(seed)
+    if coords is not None:
+        cs = coords if isinstance(coords, Mapping) else {"": coords}
+        check(set(cs) >= set(embs), "coords", f"coordinates for every set {sorted(embs)}", said(f"sets {sorted(cs)}"))
+        for k in embs: check_tensor(cs[k], f"coords[{k!r}]" if isinstance(coords, Mapping) else "coords", shape=[n, 2], finite=True)
     idx = _sample(n, max_points, seed)
     if coords is None: pts = {k: project(x[idx], method, seed=seed) for k, x in embs.items()}
-    else:
-        cs = coords if isinstance(coords, Mapping) else {"": coords}
-        pts = {k: torch.as_tensor(cs[k]).float()[idx] for k in embs}
+    else: pts = {k: cs[k].float()[idx] for k in embs}
     names = list(pts)
     if align and len(names) > 1: pts = {k: (v if k == names[0] else _procrustes(v, pts[names[0]])) for k, v in pts.items()}
     lab = [labels[i] for i in idx.tolist()] if labels is not None else None
@@ -201,14 +232,14 @@ def embedding_figure(embeddings, # embeddings [n, d], or {name: [n, d]} (same ro
 
 # %% ../../nbs/52_viz.geometry.ipynb #6dbb4824
 def variance_figure(embeddings, # embeddings [n, d], or {name: [n, d]}
-                    k: int = 64, # principal directions shown
+                    k: int = 64, # principal directions shown, in [1, inf)
                    ):
     "Share of variance per principal direction (log scale), one line per embedding set."
     import plotly.graph_objects as go
-    embs = embeddings if isinstance(embeddings, Mapping) else {"embeddings": embeddings}
+    embs = _sets(embeddings, min_rows=2)
+    k = check_number(k, "k", 1, None, integer=True)
     fig = go.Figure()
     for name, x in embs.items():
-        check_tensor(x, "embeddings", ndim=2, dtype="float", finite=True)
         pc = torch.linalg.svdvals(x.double() - x.double().mean(0)).pow(2)
         share = (pc / pc.sum())[:k]
         fig.add_trace(go.Scatter(x=list(range(1, share.numel() + 1)), y=[float(f"{v:.4g}") for v in share.tolist()], mode="lines+markers", name=name, marker=dict(size=4)))
@@ -219,14 +250,19 @@ def variance_figure(embeddings, # embeddings [n, d], or {name: [n, d]}
 # %% ../../nbs/52_viz.geometry.ipynb #bad42c6c
 def neighbours(query: Tensor, # one query embedding [d]
                docs: Tensor, # candidate embeddings [n, d]
-               k: int = 10, # neighbours kept
+               k: int = 10, # neighbours kept, in [1, inf)
                positives: Sequence[int] = (), # row indices of the query's positives
                exclude: Sequence[int] = (), # rows never returned (e.g. the query itself when it is in `docs`)
               ):
     "A polars table [rank, index, cosine, positive]: the top-k neighbours by cosine, then every positive outside them."
     import polars as pl
-    check_tensor(query, "query", ndim=1, dtype="float"); check_tensor(docs, "docs", ndim=2, dtype="float")
-    check(docs.shape[1] == query.shape[0], "docs", f"[n, {query.shape[0]}] like the query", docs)
+    check_tensor(query, "query", ndim=1, dtype="float", finite=True); check_tensor(docs, "docs", ndim=2, dtype="float", finite=True)
+    check(docs.shape[1] == query.shape[0] and docs.shape[0] > 0, "docs", f"[n ≥ 1, {query.shape[0]}] like the query", docs)
+    k, n = check_number(k, "k", 1, None, integer=True), docs.shape[0]
+    for arg, rows in (("positives", positives), ("exclude", exclude)):
+        check(isinstance(rows, (Sequence, Tensor)) and not isinstance(rows, str), arg, "a list of row indices", rows, TypeError)
+        bad = [i for i in (rows.tolist() if isinstance(rows, Tensor) else rows) if isinstance(i, bool) or not isinstance(i, int) or not 0 <= i < n]
+        check(not bad, arg, f"row indices in [0, {n - 1}]", said(f"{describe(bad[0]) if bad else ''} among {len(rows)}"))
     cos = torch.nn.functional.normalize(docs.double(), dim=-1) @ torch.nn.functional.normalize(query.double(), dim=0)
     if len(exclude): cos[list(exclude)] = float("-inf")
     order = torch.argsort(cos, descending=True, stable=True)
@@ -241,8 +277,12 @@ def query_figure(table, # the output of `neighbours`
                  query_text: str = "query", # shown in the title
                 ):
     "A bar chart of the query's neighbours by cosine: positives green, other neighbours grey, missed positives with their rank."
-    import plotly.graph_objects as go
-    check(all(c in table.columns for c in ("rank", "index", "cosine", "positive")), "table", "the output of `neighbours`", table)
+    import plotly.graph_objects as go, polars as pl
+    check(isinstance(table, pl.DataFrame), "table", "a polars DataFrame (the output of `neighbours`)", table, TypeError)
+    check(all(c in table.columns for c in ("rank", "index", "cosine", "positive")), "table", "the output of `neighbours`", said(f"columns {table.columns}"))
+    check(isinstance(texts, Sequence) and not isinstance(texts, str), "texts", "a list of the candidates' texts", texts, TypeError)
+    check(len(table) == 0 or int(table["index"].max()) < len(texts), "texts", f"a text for every row the table names (≥ {int(table['index'].max()) + 1 if len(table) else 0})", said(f"{len(texts)} texts"))
+    check(isinstance(query_text, str), "query_text", "a string", query_text, TypeError)
     lab = [f"#{r} {html_safe(texts[i][:40])}" for r, i in zip(table["rank"], table["index"])]
     colour = ["#2ca02c" if p else "#9e9e9e" for p in table["positive"]]
     fig = go.Figure(go.Bar(x=[round(c, 4) for c in table["cosine"]], y=lab, orientation="h", marker_color=colour,
@@ -261,14 +301,17 @@ class EmbeddingWidget(FigureView):
                  texts: Sequence[str], # the text of every row (hover and query view)
                  labels: Sequence | None = None, # one label per row (colour; same label = positive)
                  hover: Sequence[str] | None = None, # hover text per row (default: the texts)
-                 max_points: int = 2000, # points per map
-                 seed: int = 0, # sampling and projection seed
+                 max_points: int = 2000, # points per map, in [1, inf)
+                 seed: int = 0, # sampling and projection seed, in [0, 2**63)
                 ):
         import ipywidgets as W
-        self.embs = embeddings if isinstance(embeddings, Mapping) else {"embeddings": embeddings}
+        self.embs = _sets(embeddings, same_rows=True)
         n = next(iter(self.embs.values())).shape[0]
-        check(len(texts) == n, "texts", f"{n} texts (one per row)", said(f"{len(texts)}"))
-        self.texts, self.labels, self.hover, self.seed = list(texts), labels, hover or list(texts), seed
+        texts = _per_row(texts, n, "texts", "texts")
+        check(texts is not None and all(isinstance(t, str) for t in texts), "texts", f"a list of {n} strings (one per row)", texts, TypeError)
+        labels, hover = _per_row(labels, n, "labels", "labels"), _per_row(hover, n, "hover", "strings")
+        max_points, seed = check_number(max_points, "max_points", 1, None, integer=True), _seed(seed)
+        self.texts, self.labels, self.hover, self.seed = texts, labels, hover or list(texts), seed
         self._coords: dict = {}
         self.view = W.Dropdown(options=list(self.VIEWS), value="map", description="view")
         self.method = W.Dropdown(options=PROJECTIONS.names(), value="pca", description="method")
