@@ -8,7 +8,7 @@ import functools
 from typing import Sequence
 import torch
 from torch import Tensor, nn
-from ..core import check, check_choice, check_tensor, said, Registry
+from ..core import check, check_choice, check_number, check_tensor, said, Registry
 from .attention import FigureView
 
 # %% auto #0
@@ -23,15 +23,15 @@ def _fit_column(fig, height: int | None = None):
     if height: fig.update_layout(height=height)
     return fig
 
-def allocation_scores(n_pos: int = 3, # positives of the query (the last one is the noisy one)
-                      noisy_score: float = 0.1, # score of the noisy positive
-                      pos_score: float = 0.6, # score of each clean positive
-                      n_neg: int = 5, # negatives, scores spread evenly from `neg_high` down to 0
-                      neg_high: float = 0.5, # score of the hardest negative
+def allocation_scores(n_pos: int = 3, # positives of the query (the last one is the noisy one), in [1, 64]
+                      noisy_score: float = 0.1, # score of the noisy positive, a cosine in [-1, 1]
+                      pos_score: float = 0.6, # score of each clean positive, in [-1, 1]
+                      n_neg: int = 5, # negatives, scores spread evenly from `neg_high` down to 0, in [1, 256]
+                      neg_high: float = 0.5, # score of the hardest negative, in [-1, 1]
                      ) -> tuple[Tensor, Tensor]:
     "One query's scores [n_pos + n_neg] and positive mask [n_pos + n_neg]: clean positives, one noisy positive, then negatives."
-    check(isinstance(n_pos, int) and n_pos >= 1, "n_pos", "an int ≥ 1", n_pos)
-    check(isinstance(n_neg, int) and n_neg >= 1, "n_neg", "an int ≥ 1", n_neg)
+    n_pos, n_neg = check_number(n_pos, "n_pos", 1, 64, integer=True), check_number(n_neg, "n_neg", 1, 256, integer=True)
+    noisy_score, pos_score, neg_high = (check_number(v, a, -1, 1) for v, a in ((noisy_score, "noisy_score"), (pos_score, "pos_score"), (neg_high, "neg_high")))
     pos = [pos_score] * (n_pos - 1) + [noisy_score]
     neg = torch.linspace(neg_high, 0.0, n_neg).tolist()
     return torch.tensor(pos + neg, dtype=torch.float64), torch.tensor([True] * n_pos + [False] * n_neg)
@@ -42,15 +42,19 @@ def _allocation_base(n_pos: int, noisy_score: float, n_neg: int, losses: tuple) 
     s, m = allocation_scores(n_pos, noisy_score, n_neg=n_neg)
     return grad_allocation_figure(s, m, losses=losses).to_dict()
 
-def allocation_figure(tau: float = 0.05, # the temperature marked on the sweep
-                      n_pos: int = 3, # positives (the last one noisy)
-                      noisy_score: float = 0.1, # score of the noisy positive
-                      n_neg: int = 5, # negatives
+def allocation_figure(tau: float = 0.05, # the temperature marked on the sweep, in (0, 100]
+                      n_pos: int = 3, # positives (the last one noisy), in [1, 64]
+                      noisy_score: float = 0.1, # score of the noisy positive, in [-1, 1]
+                      n_neg: int = 5, # negatives, in [1, 256]
                       losses: tuple[str, ...] = ("joint_lh", "sum_marg_lh", "lse_pair"), # names in `losses.LOSSES`
                      ):
     "`losses.grad_allocation_figure` for the slider's scores, τ marked, fitted to the docs column."
     import plotly.graph_objects as go
-    check(isinstance(tau, (int, float)) and tau > 0, "tau", "a positive number", tau)
+    from research_kit.losses import LOSSES
+    tau = check_number(tau, "tau", 0, 100, lo_open=True)
+    allocation_scores(n_pos, noisy_score, n_neg=n_neg)  # checks the numbers before the cached call
+    check(isinstance(losses, (list, tuple)) and len(losses) > 0, "losses", "a non-empty tuple of loss names", losses, TypeError)
+    for name in losses: check(name in LOSSES, "losses", "names in losses.LOSSES: " + ", ".join(map(repr, LOSSES.names())), name)
     fig = go.Figure(_allocation_base(n_pos, float(noisy_score), n_neg, tuple(losses)))  # a τ move only redraws the marker
     for c in range(1, len(losses) + 1): fig.add_vline(x=tau, line=dict(color="#444", width=1, dash="dot"), row=1, col=c)
     fig.update_layout(title_text=f"Push on each candidate vs τ (noisy positive at s={noisy_score:.2f}; dotted: τ={tau:g})")
@@ -60,6 +64,7 @@ def allocation_figure(tau: float = 0.05, # the temperature marked on the sweep
 def layer_groups(model: nn.Module, # a Hugging Face model of a registered family (other models: one group per top-level child)
                 ) -> dict[str, list[nn.Parameter]]:
     "Parameters grouped by layer: 'embed', 'block.0' ... 'block.{L-1}', then 'other' (norms, pooler, head)."
+    check(isinstance(model, nn.Module), "model", "a torch nn.Module", model, TypeError)
     groups: dict[str, list] = {}
     seen: set = set()
     try:
@@ -79,10 +84,10 @@ def layer_groups(model: nn.Module, # a Hugging Face model of a registered family
 class record_gradients:
     "Record per-layer gradient norms, parameter norms and update ratios at every optimiser step inside the block."
     def __init__(self, model: nn.Module, # the model being trained
-                 every: int = 1, # record every n-th step
+                 every: int = 1, # record every n-th step, in [1, inf)
                 ):
         check(isinstance(model, nn.Module), "model", "a torch nn.Module", model, TypeError)
-        check(isinstance(every, int) and every >= 1, "every", "a positive int", every)
+        every = check_number(every, "every", 1, None, integer=True)
         self.model, self.every, self.rows, self.step = model, every, [], 0
         self._handles, self._before = [], None
 
@@ -134,7 +139,7 @@ def dynamics_figure(table, # `record_gradients(...).table()`
     import plotly.graph_objects as go, polars as pl, math
     check(isinstance(table, pl.DataFrame), "table", "a polars DataFrame from record_gradients(...).table()", table, TypeError)
     check_choice(value, ("update_ratio", "grad_norm", "update_norm"), "value")
-    check(len(table) > 0 and {"step", "group", value} <= set(table.columns), "table", f"rows with columns step, group, {value}", table)
+    check(len(table) > 0 and {"step", "group", value} <= set(table.columns), "table", f"rows with columns step, group, {value}", said(f"{len(table)} rows, columns {table.columns}"))
     groups = list(dict.fromkeys(table["group"].to_list()))
     steps = sorted(set(table["step"].to_list()))
     col = {s: k for k, s in enumerate(steps)}
@@ -150,23 +155,35 @@ def dynamics_figure(table, # `record_gradients(...).table()`
     return fig
 
 # %% ../../nbs/53_viz.gradients.ipynb #72da44bb
-def dpo_figure(beta: float = 0.1, # inverse temperature
-               label_smoothing: float = 0.1, # ε of cdpo / robust
-               gamma: float = 0.5, # SimPO's margin
+def dpo_figure(beta: float = 0.1, # inverse temperature, in (0, 100]
+               label_smoothing: float = 0.1, # ε of cdpo / robust, in [0, 0.5)
+               gamma: float = 0.5, # SimPO's margin, a finite number
               ):
     "`losses.dpo_kinds_figure` fitted to the docs column: each kind's loss and per-sample weight against βΔ."
     from research_kit.losses import dpo_kinds_figure
+    beta, gamma = check_number(beta, "beta", 0, 100, lo_open=True), check_number(gamma, "gamma")
+    label_smoothing = check_number(label_smoothing, "label_smoothing", 0, 0.5, hi_open=True)
     return _fit_column(dpo_kinds_figure(beta, label_smoothing, gamma), 420)
 
-def advantage_figure(group_rewards: Sequence[float] = (0.0, 0.2, 0.5, 1.0), # rewards of the other rollouts of the group
+def _rewards(x, arg: str, min_len: int) -> list[float]:
+    "A list of finite rewards (at least `min_len`), checked."
+    check(isinstance(x, (list, tuple, Tensor)), arg, f"a list of at least {min_len} finite rewards", x, TypeError)
+    x = x.tolist() if isinstance(x, Tensor) else list(x)
+    check(len(x) >= min_len, arg, f"a list of at least {min_len} finite rewards", x)
+    return [check_number(v, f"{arg}[{i}]") for i, v in enumerate(x)]
+
+def advantage_figure(group_rewards: Sequence[float] = (0.0, 0.2, 0.5, 1.0), # rewards of the other rollouts of the group (≥ 1, finite)
                      scales: Sequence[str] = ("group", "batch", "none"), # `losses.group_advantages` scales
-                     other_groups: Sequence[float] = (0.0, 1.0, 1.0, 1.0), # a second group in the batch (only the batch scale sees it)
-                     n: int = 101, # points on the reward axis
+                     other_groups: Sequence[float] = (0.0, 1.0, 1.0, 1.0), # a second group in the batch (only the batch scale sees it; may be empty)
+                     n: int = 101, # points on the reward axis, in [2, 10001]
                     ):
     "The advantage (per-sample weight) one rollout gets as its reward moves over [0, 1], its group fixed, for each scale."
     import plotly.graph_objects as go
     from research_kit.losses import group_advantages
-    check(len(group_rewards) >= 1, "group_rewards", "at least one other rollout", group_rewards)
+    group_rewards, other_groups = _rewards(group_rewards, "group_rewards", 1), _rewards(other_groups, "other_groups", 0)
+    check(isinstance(scales, (list, tuple)) and len(scales) > 0, "scales", "a non-empty list of scales", scales, TypeError)
+    for sc in scales: check_choice(sc, ("group", "batch", "none"), "scales")
+    n = check_number(n, "n", 2, 10001, integer=True)
     r = torch.linspace(0, 1, n, dtype=torch.float64)
     base = torch.tensor(list(group_rewards), dtype=torch.float64)
     other = torch.tensor(list(other_groups), dtype=torch.float64)
@@ -192,7 +209,12 @@ def gradient_figure(view: str = "allocation", # a name in `GRADIENT_VIEWS`
                     **params, # the view's parameters
                    ):
     "One gradient-behaviour figure by name: allocation, dynamics (needs `table=`), dpo or advantages."
-    return GRADIENT_VIEWS[view](**params)
+    import inspect
+    check(isinstance(view, str) and view in GRADIENT_VIEWS, "view", "a gradient view: one of " + ", ".join(map(repr, GRADIENT_VIEWS.names())), view)
+    fn = GRADIENT_VIEWS[view]
+    known = list(inspect.signature(fn).parameters)
+    for k in params: check(k in known, k, f"a parameter of the {view!r} view: one of {', '.join(known)}", said(f"an unknown option {k}={params[k]!r}"), TypeError)
+    return fn(**params)
 
 # %% ../../nbs/53_viz.gradients.ipynb #a63daa62
 class GradientWidget(FigureView):
@@ -200,7 +222,10 @@ class GradientWidget(FigureView):
     def __init__(self, table=None, # `record_gradients(...).table()` for the dynamics view (optional)
                  view: str = "allocation", # the view shown first
                 ):
-        import ipywidgets as W
+        import ipywidgets as W, polars as pl
+        if table is not None:
+            check(isinstance(table, pl.DataFrame), "table", "None or a polars DataFrame from record_gradients(...).table()", table, TypeError)
+            dynamics_figure(table)  # checks its rows and columns now, not when the dynamics view is picked
         self.table = table
         views = [v for v in GRADIENT_VIEWS.names() if v != "dynamics" or table is not None]
         self.view = W.Dropdown(options=views, value=check_choice(view, views, "view"), description="view")
