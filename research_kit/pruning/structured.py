@@ -495,24 +495,17 @@ def adaptive_sparsity(importance, # per-layer importance (higher = more importan
 def recover_lm(model: nn.Module, # a causal LM, trained in place
                tok, # its tokenizer
                texts, # training texts (strings or a DataFrame with `text`)
-               steps: int = 20, # optimizer steps
-               lr: float = 5e-5, # AdamW learning rate
-               batch_size: int = 4, # texts per step
-               max_length: int = 128, # tokens per text
-               seed: int = 0, # order of the texts
+               steps: int = 20, # optimizer steps, in [1, inf)
+               lr: float = 5e-5, # AdamW learning rate, in (0, 1]
+               batch_size: int = 4, # texts per step, in [1, inf)
+               max_length: int = 128, # tokens per text, in [2, inf)
+               seed: int = 0, # order of the texts, in [0, inf)
                progress: bool = True, # show a tqdm bar
               ) -> list[float]:
-    "A short AdamW fine-tune on the next-token loss (recovery after pruning); returns the loss per step."
-    from research_kit.pruning.evaluate import train_batches
-    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=lr)
-    was, losses = model.training, []
-    model.train()
-    for b in train_batches(model, tok, texts, steps, batch_size, max_length, seed, progress, "recover"):
-        loss = model(**b, labels=b["input_ids"].masked_fill(b["attention_mask"] == 0, -100)).loss
-        opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
-        losses.append(loss.item())
-    model.train(was)
-    return losses
+    "A short AdamW fine-tune on the next-token loss (recovery after pruning, through `losses.fit_lm`); returns the loss per step."
+    from research_kit.losses.training import fit_lm
+    return fit_lm(model, tok, texts, steps=steps, lr=lr, batch_size=batch_size, max_length=max_length, weight_decay=0.01,
+                  seed=seed, progress=progress)["loss"].to_list()
 
 def select_recovery_data(dense: nn.Module, # the model before pruning
                          pruned: nn.Module, # the pruned model
