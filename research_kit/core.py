@@ -14,9 +14,9 @@ import numpy as np
 import torch
 
 # %% auto #0
-__all__ = ['MARKER', 'device', 'seed_all', 'describe', 'check', 'said', 'check_choice', 'check_tensor', 'interval',
+__all__ = ['MARKER', 'LEDGER', 'device', 'seed_all', 'describe', 'check', 'said', 'check_choice', 'check_tensor', 'interval',
            'check_number', 'to_device', 'masked_mean', 'batched', 'written_by_research_kit', 'check_out', 'atomic_dir',
-           'cache_dir', 'Entry', 'Registry']
+           'cache_dir', 'check_file', 'atomic_file', 'Entry', 'Registry']
 
 # %% ../nbs/00_core.ipynb #13ffe0b4
 def device(prefer: str | None = None, # "cuda", "cpu", "mps" or None to pick (env `RESEARCH_KIT_DEVICE` wins)
@@ -215,6 +215,70 @@ def cache_dir(*parts: str, # sub-folders below the cache root
     "research_kit's cache folder (env `RESEARCH_KIT_CACHE`, default `~/.cache/research_kit`)."
     root = Path(os.environ.get("RESEARCH_KIT_CACHE", Path.home() / ".cache" / "research_kit"))
     return root.joinpath(*parts)
+
+# %% ../nbs/00_core.ipynb #c0a1n007
+# The files research_kit wrote in a folder, by name with their sha256: the file-level twin of core's folder marker. It has
+# a name of its own (not `core.MARKER`), so a user's folder that holds a few of our figures never counts as ours to replace.
+LEDGER = ".research_kit-files.json"
+
+def _sha(data: bytes) -> str:
+    import hashlib
+    return hashlib.sha256(data).hexdigest()
+
+def _read_ledger(folder: Path, arg: str = "path") -> dict:
+    "The {name: sha256} of the files research_kit wrote in `folder` (empty when there is no ledger; a foreign one is refused)."
+    p = folder / LEDGER
+    if not (p.exists() or p.is_symlink()): return {}
+    try: d = json.loads(p.read_text()) if p.is_file() and not p.is_symlink() else None
+    except (OSError, ValueError): d = None
+    check(isinstance(d, dict) and d.get("written_by") == "research_kit" and isinstance(d.get("files"), dict), arg,
+          f"a folder whose {LEDGER} is research_kit's", said(f"{str(p)!r}, which is not research_kit's; nothing was written"))
+    return d["files"]
+
+def check_file(dest: str | Path, # the file about to be written
+                overwrite: bool = False, # the caller asked to replace an existing file
+                arg: str = "path", # the argument's name, for messages
+               ) -> Path:
+    "Refuse a `dest` that exists, unless `overwrite` and research_kit wrote it (its ledger entry matches); return it resolved."
+    dest = Path(dest).expanduser()
+    folder = dest.parent.resolve()
+    check(not folder.exists() or folder.is_dir(), arg, "a file in a folder", said(f"{str(dest)!r}, whose parent is not a folder; nothing was written"))
+    ledger = _read_ledger(folder, arg) if folder.exists() else {}
+    if dest.exists() or dest.is_symlink():
+        check(dest.is_file() and not dest.is_symlink(), arg, "a file path", said(f"{str(dest)!r}, which exists and is not a file; nothing was written"))
+        check(overwrite, arg, "a file that does not exist yet (overwrite=True replaces one that research_kit wrote)",
+              said(f"{str(dest)!r}, which exists ({dest.stat().st_size:,} bytes); nothing was written"))
+        check(ledger.get(dest.name) == _sha(dest.read_bytes()), arg, f"a file research_kit wrote (listed in {LEDGER}) to overwrite",
+              said(f"{str(dest)!r}, which research_kit did not write (or which changed since): it is not ours to replace; nothing was written"))
+    return folder / dest.name
+
+def _write_new(dest: Path, data: bytes, replace: bool, arg: str = "path") -> None:
+    "Write `data` to a temporary file beside `dest`, then move it into place (over an existing file only if `replace`)."
+    tmp = dest.with_name(f".{dest.name}.tmp-{uuid.uuid4().hex[:8]}")
+    try:
+        with open(tmp, "xb") as f: f.write(data); f.flush(); os.fsync(f.fileno())
+        if replace: os.replace(tmp, dest)
+        else:
+            try: os.link(tmp, dest)  # atomic, and refuses a dest that appeared while we worked
+            except FileExistsError:
+                raise ValueError(f"{arg}: expected a file that does not exist yet, got {str(dest)!r}, which appeared while "
+                                 "we wrote; nothing was written") from None
+    finally:
+        if tmp.exists(): tmp.unlink()
+
+def atomic_file(dest: str | Path, # the file to write
+                 data: bytes, # its whole content
+                 overwrite: bool = False, # replace an existing `dest` (only one research_kit wrote, unchanged since)
+                 arg: str = "path", # the argument's name, for messages
+                ) -> Path:
+    "Write `data` to `dest` atomically (temporary file beside it, then rename) under the write rule; record it in the ledger."
+    dest = check_file(dest, overwrite, arg)
+    existed = dest.exists()
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    _write_new(dest, data, replace=existed, arg=arg)
+    files = {**_read_ledger(dest.parent, arg), dest.name: _sha(data)}
+    _write_new(dest.parent / LEDGER, json.dumps({"written_by": "research_kit", "files": dict(sorted(files.items()))}, indent=1).encode(), replace=True)
+    return dest
 
 # %% ../nbs/00_core.ipynb #3a220648
 @dataclass

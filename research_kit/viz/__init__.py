@@ -13,71 +13,11 @@ from . import attention, geometry, gradients
 __all__ = [*attention.__all__, *geometry.__all__, *gradients.__all__, "save_figure", "FIGURE_FORMATS", "CHROMIUM"]
 
 # %% ../../nbs/50_viz.ipynb #9f5c940c
-import hashlib, json, os, uuid
+import hashlib, os
 from pathlib import Path
-from ..core import check, check_number, said
-
-# The files research_kit wrote in a folder, by name with their sha256: the file-level twin of core's folder marker. It has
-# a name of its own (not `core.MARKER`), so a user's folder that holds a few of our figures never counts as ours to replace.
-_LEDGER = ".research_kit-files.json"
+from ..core import atomic_file, check, check_file, check_number, said
 
 def _sha(data: bytes) -> str: return hashlib.sha256(data).hexdigest()
-
-def _read_ledger(folder: Path, arg: str = "path") -> dict:
-    "The {name: sha256} of the files research_kit wrote in `folder` (empty when there is no ledger; a foreign one is refused)."
-    p = folder / _LEDGER
-    if not (p.exists() or p.is_symlink()): return {}
-    try: d = json.loads(p.read_text()) if p.is_file() and not p.is_symlink() else None
-    except (OSError, ValueError): d = None
-    check(isinstance(d, dict) and d.get("written_by") == "research_kit" and isinstance(d.get("files"), dict), arg,
-          f"a folder whose {_LEDGER} is research_kit's", said(f"{str(p)!r}, which is not research_kit's; nothing was written"))
-    return d["files"]
-
-def _check_file(dest: str | Path, # the file about to be written
-                overwrite: bool = False, # the caller asked to replace an existing file
-                arg: str = "path", # the argument's name, for messages
-               ) -> Path:
-    "Refuse a `dest` that exists, unless `overwrite` and research_kit wrote it (its ledger entry matches); return it resolved."
-    dest = Path(dest).expanduser()
-    folder = dest.parent.resolve()
-    check(not folder.exists() or folder.is_dir(), arg, "a file in a folder", said(f"{str(dest)!r}, whose parent is not a folder; nothing was written"))
-    ledger = _read_ledger(folder, arg) if folder.exists() else {}
-    if dest.exists() or dest.is_symlink():
-        check(dest.is_file() and not dest.is_symlink(), arg, "a file path", said(f"{str(dest)!r}, which exists and is not a file; nothing was written"))
-        check(overwrite, arg, "a file that does not exist yet (overwrite=True replaces one that research_kit wrote)",
-              said(f"{str(dest)!r}, which exists ({dest.stat().st_size:,} bytes); nothing was written"))
-        check(ledger.get(dest.name) == _sha(dest.read_bytes()), arg, f"a file research_kit wrote (listed in {_LEDGER}) to overwrite",
-              said(f"{str(dest)!r}, which research_kit did not write (or which changed since): it is not ours to replace; nothing was written"))
-    return folder / dest.name
-
-def _write_new(dest: Path, data: bytes, replace: bool, arg: str = "path") -> None:
-    "Write `data` to a temporary file beside `dest`, then move it into place (over an existing file only if `replace`)."
-    tmp = dest.with_name(f".{dest.name}.tmp-{uuid.uuid4().hex[:8]}")
-    try:
-        with open(tmp, "xb") as f: f.write(data); f.flush(); os.fsync(f.fileno())
-        if replace: os.replace(tmp, dest)
-        else:
-            try: os.link(tmp, dest)  # atomic, and refuses a dest that appeared while we worked
-            except FileExistsError:
-                raise ValueError(f"{arg}: expected a file that does not exist yet, got {str(dest)!r}, which appeared while "
-                                 "we wrote; nothing was written") from None
-    finally:
-        if tmp.exists(): tmp.unlink()
-
-def _atomic_file(dest: str | Path, # the file to write
-                 data: bytes, # its whole content
-                 overwrite: bool = False, # replace an existing `dest` (only one research_kit wrote, unchanged since)
-                 arg: str = "path", # the argument's name, for messages
-                ) -> Path:
-    "Write `data` to `dest` atomically (temporary file beside it, then rename) under the write rule; record it in the ledger."
-    # This is the file-level twin of `core.atomic_dir` and belongs in core beside it (viz is its first user).
-    dest = _check_file(dest, overwrite, arg)
-    existed = dest.exists()
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    _write_new(dest, data, replace=existed, arg=arg)
-    files = {**_read_ledger(dest.parent, arg), dest.name: _sha(data)}
-    _write_new(dest.parent / _LEDGER, json.dumps({"written_by": "research_kit", "files": dict(sorted(files.items()))}, indent=1).encode(), replace=True)
-    return dest
 
 # %% ../../nbs/50_viz.ipynb #b71546d0
 FIGURE_FORMATS = (".html", ".png", ".svg", ".pdf")
@@ -152,9 +92,9 @@ def save_figure(fig, # a plotly Figure or FigureWidget, or a viz widget (its cur
     if height is not None: height = check_number(height, "height", 1, 10000, integer=True)
     scale = check_number(scale, "scale", 0, 10, lo_open=True)
     check(suffix != ".html" or scale == 1, "scale", "1 for .html (scale sets an image's pixel density)", scale)
-    dest = _check_file(path, overwrite)  # refuse before the (slow) render
-    if suffix != ".html": return _atomic_file(path, _image(fig, suffix[1:], width, height, scale), overwrite)
+    dest = check_file(path, overwrite)  # refuse before the (slow) render
+    if suffix != ".html": return atomic_file(path, _image(fig, suffix[1:], width, height, scale), overwrite)
     need_js = _needs_plotlyjs(dest.parent) if dest.parent.exists() else True
     data = _html(fig, width, height)
-    if need_js: _atomic_file(dest.parent / "plotly.min.js", _plotlyjs().read_bytes())  # first: the page never points at nothing
-    return _atomic_file(path, data, overwrite)
+    if need_js: atomic_file(dest.parent / "plotly.min.js", _plotlyjs().read_bytes())  # first: the page never points at nothing
+    return atomic_file(path, data, overwrite)
