@@ -96,10 +96,12 @@ class QuerySelector(nn.Module):
         "Log-probabilities over dimensions: [n_queries, d]. The input is the query and its element-wise square."
         return torch.log_softmax(self.net(torch.cat([queries, queries * queries], -1)), -1)
 
-    def save(self, path: str | Path) -> Path:
+    def save(self, path: str | Path, # the folder to write (through the write rule: never over a folder research_kit did not write)
+             overwrite: bool = False, # replace an existing `path` that research_kit wrote
+            ) -> Path:
         "Write config.json and model.safetensors to `path` (atomically)."
         from safetensors.torch import save_file
-        with atomic_dir(path) as tmp:
+        with atomic_dir(path, overwrite=overwrite, what="QuerySelector", arg="path") as tmp:
             (tmp / "config.json").write_text(json.dumps(self.config))
             save_file({k: v.contiguous() for k, v in self.state_dict().items()}, str(tmp / "model.safetensors"))
         return Path(path)

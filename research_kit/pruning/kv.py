@@ -289,14 +289,15 @@ def fasa(model: nn.Module, # a rotary causal LM (Llama family)
 
 # %% ../../nbs/44_pruning.kv.ipynb #1625a466
 def save_chunks(chunks: torch.Tensor, # [layers, heads, F] from `dominant_chunks`
-                path, # a folder to write (replaced atomically)
+                path, # a folder to write (through the write rule: never over a folder research_kit did not write)
+                overwrite: bool = False, # replace an existing `path` that research_kit wrote
                ):
     "Write FASA's dominant chunks to `path/fasa_chunks.safetensors`."
     from pathlib import Path
     from safetensors.torch import save_file
     from research_kit.core import atomic_dir
     check(isinstance(chunks, torch.Tensor) and chunks.ndim == 3, "chunks", "a [layers, heads, F] tensor", chunks)
-    with atomic_dir(path) as tmp: save_file({"chunks": chunks.contiguous()}, str(tmp / "fasa_chunks.safetensors"))
+    with atomic_dir(path, overwrite=overwrite, what="FASA dominant chunks", arg="path") as tmp: save_file({"chunks": chunks.contiguous()}, str(tmp / "fasa_chunks.safetensors"))
     return Path(path)
 
 def load_chunks(path, # a folder written by `save_chunks`

@@ -23,7 +23,7 @@ __all__ = ['MODELING_SOURCE', 'PrunedLlamaConfig', 'PrunedLlamaForCausalLM', 'HE
 
 # %% ../../nbs/43_pruning.structured.ipynb #342fb9ea
 MODELING_SOURCE = '''"""Llama with per-layer head, key/value-head and MLP widths (written by research_kit.pruning; needs only transformers)."""
-import os
+import json, os
 from torch import nn
 from transformers import LlamaConfig, LlamaForCausalLM
 
@@ -68,6 +68,13 @@ class PrunedLlamaForCausalLM(LlamaForCausalLM):
         self.config.auto_map = {"AutoConfig": "modeling_rk_pruned.PrunedLlamaConfig",
                                 "AutoModelForCausalLM": "modeling_rk_pruned.PrunedLlamaForCausalLM"}
         super().save_pretrained(save_directory, *args, **kwargs)
+        # the saved model_type is "llama", a type every transformers knows: AutoConfig without trust_remote_code then reads
+        # a LlamaConfig instead of asking whether to run this code, so AutoTokenizer.from_pretrained(folder) loads quietly;
+        # AutoModelForCausalLM.from_pretrained(folder, trust_remote_code=True) follows auto_map to the classes below
+        path = os.path.join(save_directory, "config.json")
+        with open(path) as fh: cfg = json.load(fh)
+        cfg["model_type"] = "llama"
+        with open(path, "w") as fh: json.dump(cfg, fh, indent=2, sort_keys=True)
         with open(os.path.join(save_directory, "modeling_rk_pruned.py"), "w") as fh: fh.write(_own_source())
 '''
 
