@@ -178,41 +178,44 @@ def all_sites(model: nn.Module, # a Hugging Face model of a registered family
         else: out.append(k)
     return out
 
-def _site_error(a: Anatomy, name: Any) -> ValueError:
+def _site_error(a: Anatomy, name: Any, arg: str = "site") -> ValueError:
     kinds = ", ".join(k + (".{i}.{h}" if SITE_KINDS[k].per_head else ".{i}" if SITE_KINDS[k].per_layer else "")
                       for k in SITE_KINDS.names() if _has(a, k))
-    return ValueError(f"site: expected one of {kinds} with layer i in [0, {a.n_layers}) (negative counts from the end) "
+    return ValueError(f"{arg}: expected one of {kinds} with layer i in [0, {a.n_layers}) (negative counts from the end) "
                       f"and head h in [0, {a.n_heads}), or a glob such as 'block.*' or 'head.3.*'; got {describe(name)}")
 
-def _parse(a: Anatomy, name: str) -> Site:
-    "One exact site name -> Site (validated)."
+def _parse(a: Anatomy, name: str, arg: str = "site") -> Site:
+    "One exact site name -> Site (validated; errors name `arg`)."
+    if not isinstance(name, str): raise _site_error(a, name, arg)
     kind, *idx = name.split(".")
-    if kind not in SITE_KINDS or not _has(a, kind): raise _site_error(a, name)
+    if kind not in SITE_KINDS or not _has(a, kind): raise _site_error(a, name, arg)
     spec = SITE_KINDS[kind]
     want = 2 if spec.per_head else 1 if spec.per_layer else 0
-    if len(idx) != want or not all(re.fullmatch(r"-?\d+", x) for x in idx): raise _site_error(a, name)
+    if len(idx) != want or not all(re.fullmatch(r"-?\d+", x) for x in idx): raise _site_error(a, name, arg)
     ints = [int(x) for x in idx]
-    if ints and not -a.n_layers <= ints[0] < a.n_layers: raise _site_error(a, name)
-    if len(ints) == 2 and not -a.n_heads <= ints[1] < a.n_heads: raise _site_error(a, name)
+    if ints and not -a.n_layers <= ints[0] < a.n_layers: raise _site_error(a, name, arg)
+    if len(ints) == 2 and not -a.n_heads <= ints[1] < a.n_heads: raise _site_error(a, name, arg)
     layer = ints[0] % a.n_layers if ints else None
     head = ints[1] % a.n_heads if len(ints) == 2 else None
     return Site(".".join([kind, *map(str, [x for x in (layer, head) if x is not None])]), kind, layer, head)
 
 def resolve(model: nn.Module, # a Hugging Face model of a registered family
             sites: str | Sequence[str], # site names or globs ("block.*", "head.3.*", "attn_out.-1")
+            arg: str = "sites", # the caller's argument name, for error messages
            ) -> list[Site]:
     "Resolve names and globs to `Site`s, in the order given, without duplicates."
     a = anatomy(model)
+    check(isinstance(sites, (str, list, tuple)), arg, "a site name or a list of site names", sites, TypeError)
     names = [sites] if isinstance(sites, str) else list(sites)
-    check(len(names) > 0 and all(isinstance(n, str) for n in names), "sites", "a site name or a non-empty list of site names", sites)
+    check(len(names) > 0 and all(isinstance(n, str) for n in names), arg, "a site name or a non-empty list of site names", sites)
     out: dict[str, Site] = {}
     for n in names:
         if any(c in n for c in "*?["):
             hits = fnmatch.filter(all_sites(model), n)
-            if not hits: raise _site_error(a, n)
-            for h in hits: out.setdefault(h, _parse(a, h))
+            if not hits: raise _site_error(a, n, arg)
+            for h in hits: out.setdefault(h, _parse(a, h, arg))
         else:
-            s = _parse(a, n); out.setdefault(s.name, s)
+            s = _parse(a, n, arg); out.setdefault(s.name, s)
     return list(out.values())
 
 # %% ../../nbs/21_probes.hooks.ipynb #85640e4b
@@ -372,14 +375,22 @@ class capture(Hooks):
 def encode_inputs(model: nn.Module, # the model the inputs are for
                   inputs, # a string, a list of strings (needs `tok`), a tokenizer output / dict, or input ids [batch, seq]
                   tok=None, # the tokenizer, for strings
+                  arg: str = "inputs", # the caller's name for `inputs`, for error messages (e.g. "prompt")
                  ) -> dict:
     "Model inputs as a dict of tensors on the model's device, with position ids that respect left padding."
     dev = next(model.parameters()).device
-    if isinstance(inputs, str) or (isinstance(inputs, (list, tuple)) and inputs and all(isinstance(t, str) for t in inputs)):
+    check(not isinstance(inputs, (list, tuple)) or len(inputs) > 0, arg, "at least one text (or input ids)", inputs)
+    if isinstance(inputs, str) or (isinstance(inputs, (list, tuple)) and all(isinstance(t, str) for t in inputs)):
+        empty = [i for i, t in enumerate([inputs] if isinstance(inputs, str) else inputs) if t == ""]
+        if empty: check(False, arg, "non-empty text (an empty string has no token to run)",
+                        said("an empty string" + ("" if isinstance(inputs, str) else f" at index {empty[0]}")))
         check(tok is not None, "tok", "a tokenizer when inputs are strings", tok)
-        inputs = tok(inputs, return_tensors="pt", padding=True)
+        inputs = tok(inputs if isinstance(inputs, str) else list(inputs), return_tensors="pt", padding=True)
     if isinstance(inputs, torch.Tensor): inputs = {"input_ids": inputs if inputs.ndim == 2 else inputs[None]}
-    check(isinstance(inputs, Mapping) and "input_ids" in inputs, "inputs", "text, input ids or a tokenizer output with input_ids", inputs)
+    check(isinstance(inputs, Mapping) and "input_ids" in inputs, arg, "text, input ids or a tokenizer output with input_ids", inputs)
+    ids = inputs["input_ids"]
+    check(isinstance(ids, torch.Tensor) and ids.ndim == 2 and ids.shape[0] > 0 and ids.shape[1] > 0, arg,
+          "input ids [batch, seq] with at least one token", ids)
     batch = {k: v.to(dev) for k, v in inputs.items() if isinstance(v, torch.Tensor)}
     if "attention_mask" not in batch: batch["attention_mask"] = torch.ones_like(batch["input_ids"])
     if anatomy(model).family.causal and "position_ids" not in batch:
@@ -405,7 +416,7 @@ def activations(model: nn.Module, # a Hugging Face model of a registered family
                 grad: bool = False, # run with gradients enabled
                ) -> Captured:
     "Run `model` on `inputs` once and return the activations at `sites` (forward pass stopped as early as possible)."
-    batch = encode_inputs(model, inputs, tok)
+    batch = encode_inputs(model, inputs, tok, arg="inputs")
     with torch.set_grad_enabled(grad), capture(model, sites, positions=positions, detach=not grad, to=to, stop_after=stop_after) as acts:
         model(**batch)
     return acts

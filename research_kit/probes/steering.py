@@ -4,19 +4,20 @@
 
 # %% ../../nbs/23_probes.steering.ipynb #dbe64663
 from __future__ import annotations
-from typing import Callable, Sequence
+import math, numbers, random
+from typing import Callable, Mapping, Sequence
 
 import torch
 from torch import nn
 
-from ..core import Registry, check, check_choice, said
+from ..core import Registry, check, check_choice, check_number, check_tensor, describe, said
 from ..models import anatomy
-from .hooks import Hooks, _parse, activations, encode_inputs, resolve, steer
+from .hooks import Hooks, Site, _parse, ablate, activations, all_sites, encode_inputs, head_outputs, resolve, steer
 from .locate import answer_recall
 
 # %% auto #0
-__all__ = ['STEER_METHODS', 'contrast_vectors', 'logodds', 'steering_sweep', 'steering_figure', 'mask_heads', 'needle_accuracy',
-           'masking_test', 'top_sites', 'heads_by_layer']
+__all__ = ['STEER_METHODS', 'KNOCKOUTS', 'contrast_vectors', 'logodds', 'steering_sweep', 'steering_figure', 'mask_heads',
+           'knockout_test', 'needle_accuracy', 'masking_test', 'top_sites', 'heads_by_layer']
 
 # %% ../../nbs/23_probes.steering.ipynb #25b0255d
 STEER_METHODS = Registry("steering method")
@@ -142,19 +143,142 @@ class mask_heads(Hooks):
                 y = x.clone(); y[..., idx.to(x.device)] = 0; return y
             self._add(_parse(self.anatomy, f"{'q' if how == 'uniform' else 'z'}.{l}"), zero)
 
+# %% ../../nbs/23_probes.steering.ipynb #bd11757f
+def _unit_list(model, units, arg: str) -> list[Site]:
+    "Units as resolved sites: (layer, head) pairs, {layer: [heads]}, a table with layer and head, or site names/globs."
+    a = anatomy(model)
+    is_int = lambda x: isinstance(x, int) and not isinstance(x, bool)
+    if hasattr(units, "columns"):
+        check({"layer", "head"} <= set(units.columns), arg, "a table with columns layer and head", said(f"a table with columns {units.columns}"))
+        units = list(zip(units["layer"].to_list(), units["head"].to_list()))
+    elif isinstance(units, Mapping):
+        for l, hs in units.items():
+            check(is_int(l) and isinstance(hs, (list, tuple, set, range)) and all(is_int(h) for h in hs), arg,
+                  "{layer: [heads]} with int layers and lists of int heads", said(f"{l!r}: {hs!r}"), TypeError)
+        units = [(l, h) for l, hs in units.items() for h in hs]
+    elif isinstance(units, str) or (isinstance(units, tuple) and len(units) == 2 and all(is_int(x) for x in units)): units = [units]
+    check(isinstance(units, (list, tuple, set)), arg, "(layer, head) pairs, {layer: [heads]}, a table with layer and head, or site names", units, TypeError)
+    out: dict[str, Site] = {}
+    for u in units:
+        if isinstance(u, str): ss = resolve(model, u, arg)
+        elif isinstance(u, (tuple, list)) and len(u) == 2 and all(is_int(x) for x in u): ss = [_parse(a, f"head.{u[0]}.{u[1]}", arg)]
+        else: raise TypeError(f"{arg}: expected (layer, head) pairs of ints or site names such as 'head.3.1' or 'mlp.4', got {describe(u)}")
+        for s in ss: out.setdefault(s.name, s)
+    check(len(out) > 0, arg, "at least one unit (a head or a site)", units)
+    bad = [s.name for s in out.values() if not s.spec.writable or s.spec.seq_dim != 1]
+    check(not bad, arg, "units whose activation can be knocked out (heads, mlp.i, attn_out.i, block.i, ...; not attention patterns or masks)", said(f"{bad}"))
+    return sorted(out.values(), key=lambda s: (s.order, s.kind, -1 if s.head is None else s.head))  # forward-pass order
+
+@torch.no_grad()
+def _unit_means(model, sites: list[Site], inputs, tok) -> dict[str, torch.Tensor]:
+    "Each unit's mean activation over the real tokens of `inputs`: site name -> [1, 1, d] (heads through z, one pass)."
+    a = anatomy(model)
+    batch = encode_inputs(model, inputs, tok, arg="inputs")
+    heads = [s for s in sites if s.kind == "head"]
+    read = sorted({f"z.{s.layer}" for s in heads} | {s.name for s in sites if s.kind != "head"})
+    acts = activations(model, batch, read, stop_after=None, to=None)
+    m = batch["attention_mask"].float()[..., None]
+    mean = lambda x: ((x.float() * m.to(x.device)).sum((0, 1)) / m.sum().clamp_min(1)).to(x.dtype)
+    means = {n: mean(acts[n]) for n in read}
+    out = {s.name: means[s.name][None, None] for s in sites if s.kind != "head"}
+    for s in heads: out[s.name] = head_outputs(a, s.layer, means[f"z.{s.layer}"][None, None], [s.head])[:, :, 0]
+    return out
+
+KNOCKOUTS = Registry("knockout ablation")
+KNOCKOUTS.register("zero", lambda model, sites, means: ablate(model, [s.name for s in sites], "zero"),
+                   kinds=None, needs_inputs=False, summary="the unit's activation (a head: its contribution) set to zero")
+KNOCKOUTS.register("mean", lambda model, sites, means: ablate(model, [s.name for s in sites], "mean", reference={s.name: means[s.name] for s in sites}),
+                   kinds=None, needs_inputs=True, summary="the unit's activation set to its mean over the real tokens of `inputs`")
+KNOCKOUTS.register("uniform", lambda model, sites, means: mask_heads(model, [(s.layer, s.head) for s in sites], "uniform"),
+                   kinds=("head",), needs_inputs=False, summary="heads only: the attention pattern made uniform over the keys each query may see (query zeroed)")
+
+
+# %% ../../nbs/23_probes.steering.ipynb #d737c600
+def _metric_value(metric: Callable, model: nn.Module, what: str) -> float:
+    "Call `metric(model)` and return it as a float (refusing anything else)."
+    v = metric(model)
+    if isinstance(v, torch.Tensor) and v.numel() == 1: v = v.item()
+    check(isinstance(v, numbers.Real) and not isinstance(v, bool), "metric", f"a function returning a number ({what})", v, TypeError)
+    return float(v)
+
+def knockout_test(model: nn.Module, # a Hugging Face model of a registered family
+                  units, # the located set: (layer, head) pairs, {layer: [heads]}, a table with layer and head, or site names ("head.3.2", "mlp.4")
+                  metric: Callable[[nn.Module], float], # metric(model) -> number, evaluated while the units are knocked out
+                  *,
+                  n_random: int = 20, # random sets drawn to compare with, in [2, inf)
+                  ablation: str = "zero", # "zero", "mean" (needs `inputs`) or "uniform" (heads only); see `KNOCKOUTS`
+                  inputs=None, # for "mean": text (with `tok`), input ids or a tokenizer output the means are taken over
+                  pool=None, # units the random sets are drawn from (same forms as `units`); default: every unit of each kind
+                  seed: int = 0, # the random draws, an int in [0, inf)
+                  progress: bool = True, # show a progress bar over the random draws
+                  tok=None, # tokenizer, when `inputs` is text
+                 ):
+    "Causal test: the metric clean, with the located units knocked out, and with random sets of the same size and kind (a polars table)."
+    import numpy as np
+    import polars as pl
+    from tqdm.auto import tqdm
+    check(callable(metric), "metric", "a function metric(model) -> number", metric, TypeError)
+    n_random = check_number(n_random, "n_random", 2, None, integer=True)
+    seed = check_number(seed, "seed", 0, None, integer=True)
+    check_choice(ablation, KNOCKOUTS.names(), "ablation")
+    how = KNOCKOUTS.entry(ablation)
+    located = _unit_list(model, units, "units")
+    kinds = how.meta["kinds"]
+    off = [s.name for s in located if kinds is not None and s.kind not in kinds]
+    if off: check(False, "ablation", f"one that applies to the units: {ablation!r} knocks out {', '.join(kinds)} sites only (use 'zero' or 'mean' for {off})", ablation)
+    check(not how.meta["needs_inputs"] or inputs is not None, "inputs", f"inputs to take the means over for ablation={ablation!r}", inputs)
+    # the pool, per kind: every unit of that kind (or those given), never a located one
+    taken = {s.name for s in located}
+    need: dict[str, int] = {}
+    for s in located: need[s.kind] = need.get(s.kind, 0) + 1
+    given = None if pool is None else _unit_list(model, pool, "pool")
+    pools = {k: [s for s in (resolve(model, all_sites(model, k)) if given is None else given) if s.kind == k and s.name not in taken] for k in need}
+    for k, n in need.items():
+        check(len(pools[k]) >= n, "pool", f"at least {n} {k} units outside the located set to draw random sets from", said(f"{len(pools[k])}"))
+    rng = random.Random(seed)
+    draws = [[s for k in need for s in rng.sample(pools[k], need[k])] for _ in range(n_random)]
+    every = located + [s for d in draws for s in d]
+    means = _unit_means(model, list({s.name: s for s in every}.values()), inputs, tok) if how.meta["needs_inputs"] else {}
+    def run(sites: list[Site]) -> float:
+        if not sites: return _metric_value(metric, model, "clean")
+        with how.obj(model, sites, means): return _metric_value(metric, model, f"with {len(sites)} units knocked out")
+    clean = run([])
+    check(math.isfinite(clean), "metric", "a finite value on the clean model", clean)
+    loc = run(located)
+    vals = [run(d) for d in tqdm(draws, desc=f"random sets ({ablation})", disable=not progress)]
+    lo, hi = (float(x) for x in np.percentile(vals, [2.5, 97.5]))
+    sign = 1.0 if loc >= clean else -1.0  # one-sided, in the direction the located set moved the metric
+    p = (1 + sum(sign * (v - clean) >= sign * (loc - clean) for v in vals)) / (n_random + 1)
+    base = dict(ablation=ablation, n_units=len(located), interval=None, metric_lo=None, metric_hi=None, drop_lo=None, drop_hi=None, outside_random=None, p_value=None)
+    rows = [{**base, "condition": "clean", "n_units": 0, "n_draws": 1, "metric": clean, "drop": 0.0, "values": [clean], "sets": [[]]},
+            {**base, "condition": "located", "n_draws": 1, "metric": loc, "drop": clean - loc, "outside_random": not lo <= loc <= hi,
+             "p_value": p, "values": [loc], "sets": [[s.name for s in located]]},
+            {**base, "condition": "random", "n_draws": n_random, "metric": float(np.mean(vals)), "drop": clean - float(np.mean(vals)),
+             "interval": "95% percentile interval of the draws", "metric_lo": lo, "metric_hi": hi, "drop_lo": clean - hi, "drop_hi": clean - lo,
+             "values": vals, "sets": [[s.name for s in d] for d in draws]}]
+    cols = ["condition", "ablation", "n_units", "n_draws", "metric", "drop", "metric_lo", "metric_hi", "drop_lo", "drop_hi",
+            "interval", "outside_random", "p_value", "values", "sets"]
+    schema = {"condition": pl.String, "ablation": pl.String, "n_units": pl.Int64, "n_draws": pl.Int64, "metric": pl.Float64, "drop": pl.Float64,
+              "metric_lo": pl.Float64, "metric_hi": pl.Float64, "drop_lo": pl.Float64, "drop_hi": pl.Float64, "interval": pl.String,
+              "outside_random": pl.Boolean, "p_value": pl.Float64, "values": pl.List(pl.Float64), "sets": pl.List(pl.List(pl.String))}
+    return pl.DataFrame([{c: r[c] for c in cols} for r in rows], schema=schema)
+
+
 # %% ../../nbs/23_probes.steering.ipynb #44a8ddb6
 @torch.no_grad()
 def needle_accuracy(model: nn.Module, # a causal LM
                     tok, # its tokenizer
                     tasks: Sequence[dict], # from `locate.needle_tasks`
                     *,
-                    max_new_tokens: int = 6, # tokens to decode
+                    max_new_tokens: int = 6, # tokens to decode, an int in [1, inf)
                    ) -> float:
     "Mean share of the answer's words the model produces on needle tasks (greedy decoding)."
-    check(len(tasks) > 0, "tasks", "a non-empty list of needle tasks", tasks)
+    check(isinstance(tasks, (list, tuple)) and len(tasks) > 0, "tasks", "a non-empty list of needle tasks", tasks)
+    max_new_tokens = check_number(max_new_tokens, "max_new_tokens", 1, None, integer=True)
     got = []
     for t in tasks:
-        batch = encode_inputs(model, t["prompt"], tok)
+        check(isinstance(t, Mapping) and {"prompt", "answer"} <= set(t), "tasks", "needle tasks (dicts with prompt and answer)", t)
+        batch = encode_inputs(model, t["prompt"], tok, arg="tasks")
         out = model.generate(**batch, max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=tok.pad_token_id)
         got.append(answer_recall(t["answer"], tok.decode(out[0, batch["input_ids"].shape[1]:], skip_special_tokens=True)))
     return sum(got) / len(got)
@@ -163,31 +287,30 @@ def masking_test(model: nn.Module, # a causal LM of a registered family
                  tok, # its tokenizer
                  tasks: Sequence[dict], # needle tasks
                  scores, # a table with layer, head and a score column (e.g. `retrieval_scores`)
-                 k: int, # how many heads to mask
+                 k: int, # how many heads to mask, an int in [1, heads in `scores`]
                  *,
                  score: str = "retrieval", # the score column
-                 draws: int = 5, # random draws of k heads
-                 exclude: int | None = None, # random heads come from outside the top `exclude` (default: k)
-                 how: str = "uniform", # masking kind
+                 draws: int = 5, # random draws of k heads, an int in [2, inf)
+                 exclude: int | None = None, # random heads come from outside the top `exclude`, an int in [k, heads - k] (default: k)
+                 how: str = "uniform", # "uniform" or "zero" (see `KNOCKOUTS`)
                  seed: int = 0, # random draws
                 ):
-    "Needle accuracy unmasked, with the top-k heads masked, and with k random heads masked per draw (a polars table)."
+    "`knockout_test` on needle accuracy for the top-k heads of a score table, one row per condition and draw (a polars table)."
     import polars as pl
-    from tqdm.auto import tqdm
-    n_heads = len(scores)
-    check(isinstance(k, int) and 1 <= k <= n_heads, "k", f"an int in [1, {n_heads}]", k)
+    check(hasattr(scores, "columns") and {"layer", "head"} <= set(scores.columns), "scores", "a table with columns layer, head and a score", scores, TypeError)
+    check(score in scores.columns, "score", f"a column of `scores` ({scores.columns})", score)
+    k = check_number(k, "k", 1, len(scores), integer=True)
+    exclude = k if exclude is None else check_number(exclude, "exclude", k, len(scores) - k, integer=True)
+    check_choice(how, ["uniform", "zero"], "how")
     ranked = scores.sort(score, descending=True)
-    top = list(zip(ranked["layer"].to_list()[:k], ranked["head"].to_list()[:k]))
-    pool = list(zip(ranked["layer"].to_list()[exclude or k:], ranked["head"].to_list()[exclude or k:]))
-    check(len(pool) >= k, "exclude", f"leaving at least k={k} heads to draw from", exclude)
-    g = torch.Generator().manual_seed(seed)
-    rows = [{"condition": "none", "draw": 0, "heads": "", "accuracy": needle_accuracy(model, tok, tasks)}]
-    with mask_heads(model, top, how): rows.append({"condition": f"top-{k}", "draw": 0, "heads": " ".join(f"{l}.{h}" for l, h in top), "accuracy": needle_accuracy(model, tok, tasks)})
-    for d in tqdm(range(draws), desc="random draws", disable=draws < 2):
-        pick = [pool[i] for i in torch.randperm(len(pool), generator=g)[:k].tolist()]
-        with mask_heads(model, pick, how):
-            rows.append({"condition": f"random-{k}", "draw": d, "heads": " ".join(f"{l}.{h}" for l, h in pick), "accuracy": needle_accuracy(model, tok, tasks)})
+    t = knockout_test(model, ranked.head(k), lambda m: needle_accuracy(m, tok, tasks), n_random=draws, ablation=how,
+                      pool=ranked.slice(exclude), seed=seed, progress=draws >= 2)
+    name = lambda s: s.removeprefix("head.")
+    rows = [{"condition": c, "draw": d, "heads": " ".join(name(u) for u in hs), "accuracy": v}
+            for c, vals, sets in zip(["none", f"top-{k}", f"random-{k}"], t["values"].to_list(), t["sets"].to_list())
+            for d, (v, hs) in enumerate(zip(vals, sets))]
     return pl.DataFrame(rows)
+
 
 # %% ../../nbs/23_probes.steering.ipynb #96be9b63
 def top_sites(table, # a table with a `site` column and a score column
