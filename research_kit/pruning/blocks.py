@@ -11,7 +11,7 @@ from typing import Callable, Iterable, Sequence
 import torch
 from torch import nn
 
-from ..core import batched, check, check_choice, describe, said
+from ..core import batched, check, check_choice, check_number, describe, said
 from ..models import anatomy
 from ..probes import activations, encode_inputs
 from .evaluate import as_texts
@@ -42,16 +42,17 @@ def _real_mask(mask: torch.Tensor, skip_first: bool) -> torch.Tensor:
 def block_states(model: nn.Module, # a Hugging Face model of a registered family
                  tok, # its tokenizer
                  texts, # calibration texts (strings or a DataFrame with `text`), e.g. `data.corpus("mixed", "calibration", n=32)`
-                 max_length: int = 256, # tokens per text
-                 batch_size: int = 8, # texts per forward pass
-                 max_tokens: int = 4096, # tokens kept for MI (sampled evenly across batches)
+                 max_length: int = 256, # tokens per text, in [2, inf)
+                 batch_size: int = 8, # texts per forward pass, in [1, inf)
+                 max_tokens: int = 4096, # tokens kept for MI (sampled evenly across batches), in [8, inf)
                  skip_first: bool = True, # leave out each text's first real token (massive activations)
-                 seed: int = 0, # seed of the token subsample
+                 seed: int = 0, # seed of the token subsample, in [0, inf)
                  progress: bool = True, # show a tqdm bar
                 ) -> BlockStates:
     "Capture the residual stream around every block on calibration texts (through `probes.activations`)."
     from tqdm.auto import tqdm
-    check(isinstance(max_tokens, int) and max_tokens >= 8, "max_tokens", "an int >= 8", max_tokens)
+    max_tokens, seed = check_number(max_tokens, "max_tokens", 8, None, integer=True), check_number(seed, "seed", 0, None, integer=True)
+    max_length, batch_size = check_number(max_length, "max_length", 2, None, integer=True), check_number(batch_size, "batch_size", 1, None, integer=True)
     a, texts = anatomy(model), as_texts(texts)
     L = a.n_layers
     sites = ["block_in.0", *[f"block.{i}" for i in range(L)]]
@@ -231,9 +232,8 @@ def dpi_table(states: BlockStates, # from `block_states`
 
 # %% ../../nbs/42_pruning.blocks.ipynb #a6fb9cf9
 def _check_n_remove(n_remove, n_layers: int) -> int:
-    ok = isinstance(n_remove, int) and not isinstance(n_remove, bool) and 1 <= n_remove < n_layers
-    check(ok, "n_remove", f"an int in [1, {n_layers - 1}] (at least one of the {n_layers} blocks must stay)", n_remove)
-    return n_remove
+    check(n_layers >= 2, "n_remove", f"a model with at least 2 blocks to remove any (this one has {n_layers})", n_remove)
+    return check_number(n_remove, "n_remove", 1, n_layers - 1, integer=True)   # at least one block must stay
 
 def _redundancy(scores) -> dict[int, float]:
     cols = getattr(scores, "columns", None)
@@ -261,16 +261,18 @@ def exhaustive_block_select(objective: Callable[[Sequence[int]], float], # J(blo
 def fast_block_select(scores, # block scores (from `block_influence` or `mi_block_scores`): columns block, importance
                       n_remove: int, # how many blocks to remove
                       objective: Callable[[Sequence[int]], float] | None = None, # J(blocks), e.g. `MIObjective(states)`; None: sum of single-block redundancy
-                      pool: int | None = None, # size of the alternative pool (default: n_remove)
-                      top_k: int = 4, # candidate runs measured per length
-                      beam: int = 8, # partial sets kept per size in the combination search
-                      max_iter: int = 10, # rounds of pool updates
+                      pool: int | None = None, # size of the alternative pool, in [0, inf) (default: n_remove)
+                      top_k: int = 4, # candidate runs measured per length, in [1, inf)
+                      beam: int = 8, # partial sets kept per size in the combination search, in [1, inf)
+                      max_iter: int = 10, # rounds of pool updates, in [1, inf)
                      ) -> list[int]:
     "MI-PRUN's Fast-Block-Select: iteratively update a set of candidate runs until the removal set stops changing."
     r = _redundancy(scores)
     L = len(r)
     n = _check_n_remove(n_remove, L)
-    check(pool is None or (isinstance(pool, int) and pool >= 0), "pool", "None or a non-negative int", pool)
+    if pool is not None: pool = check_number(pool, "pool", 0, None, integer=True)
+    top_k, beam = check_number(top_k, "top_k", 1, None, integer=True), check_number(beam, "beam", 1, None, integer=True)
+    max_iter = check_number(max_iter, "max_iter", 1, None, integer=True)
     order = sorted(r, key=lambda b: -r[b])
     if objective is None: return sorted(order[:n])  # additive objective: the n most redundant blocks are optimal
     P = frozenset(order[:n]); jP = objective(P)

@@ -11,7 +11,7 @@ from typing import Callable, Mapping, Sequence
 import torch
 from torch import nn
 
-from ..core import Registry, atomic_dir, check, check_tensor, describe, said
+from ..core import Registry, atomic_dir, check, check_number, check_tensor, describe, said
 
 # %% auto #0
 __all__ = ['ndcg_at_k', 'magnitude_importance', 'dime_importance', 'oracle_importance', 'keep_count', 'mask_queries',
@@ -65,8 +65,7 @@ def keep_count(fraction: float, # fraction of dimensions kept, in (0, 1]
                d: int, # embedding width
               ) -> int:
     "How many dimensions a kept fraction means (at least one)."
-    ok = isinstance(fraction, (int, float)) and not isinstance(fraction, bool) and 0 < fraction <= 1
-    check(ok, "fraction", "a kept fraction in (0, 1]", fraction)
+    fraction = check_number(fraction, "fraction", 0, 1, lo_open=True)   # a kept fraction
     return max(1, round(fraction * d))
 
 def mask_queries(queries: torch.Tensor, # query embeddings [n_queries, d]
@@ -84,10 +83,10 @@ def mask_queries(queries: torch.Tensor, # query embeddings [n_queries, d]
 class QuerySelector(nn.Module):
     "A small predictor from a query embedding to a distribution over its dimensions (which to keep)."
     def __init__(self, d: int, # embedding width
-                 hidden: int = 512, # hidden width of the MLP
+                 hidden: int = 512, # hidden width of the MLP, in [1, inf)
                 ):
         super().__init__()
-        check(isinstance(d, int) and d >= 2, "d", "an int >= 2", d)
+        d, hidden = check_number(d, "d", 2, None, integer=True), check_number(hidden, "hidden", 1, None, integer=True)
         self.config = {"d": d, "hidden": hidden}
         self.net = nn.Sequential(nn.Linear(2 * d, hidden), nn.GELU(), nn.Linear(hidden, d))
 
@@ -118,22 +117,26 @@ class QuerySelector(nn.Module):
 
 def fit_selector(queries: torch.Tensor, # training query embeddings [n, d]
                  oracle: torch.Tensor, # their oracle importance [n, d] (e.g. `oracle_importance`)
-                 tau: float | None = None, # temperature of the target softmax(u / tau); None: the std of u
-                 hidden: int = 512, # hidden width
-                 steps: int = 300, # AdamW steps
-                 batch_size: int = 256, # queries per step
-                 lr: float = 1e-3, # learning rate
-                 seed: int = 0, # initialisation and batches
+                 tau: float | None = None, # temperature of the target softmax(u / tau), in (0, inf); None: the std of u
+                 hidden: int = 512, # hidden width, in [1, inf)
+                 steps: int = 300, # AdamW steps, in [1, inf)
+                 batch_size: int = 256, # queries per step, in [1, inf)
+                 lr: float = 1e-3, # learning rate, in (0, 1]
+                 seed: int = 0, # initialisation and batches, in [0, inf)
                  progress: bool = True, # show a tqdm bar
                 ) -> QuerySelector:
     "Train a `QuerySelector` to match the label-distilled target softmax(oracle / tau) with KL."
     from tqdm.auto import tqdm
-    q, u = _emb(queries, "queries"), check_tensor(oracle, "oracle", shape=list(queries.shape), dtype="float")
+    q, u = _emb(queries, "queries"), check_tensor(oracle, "oracle", shape=list(queries.shape), dtype="float", finite=True)
+    if tau is not None: check_number(tau, "tau", 0, None, lo_open=True)
+    hidden, steps = check_number(hidden, "hidden", 1, None, integer=True), check_number(steps, "steps", 1, None, integer=True)
+    batch_size, seed = check_number(batch_size, "batch_size", 1, None, integer=True), check_number(seed, "seed", 0, None, integer=True)
+    lr = check_number(lr, "lr", 0, 1, lo_open=True)
     keep = u.abs().sum(1) > 0  # queries without positives carry no signal
     check(int(keep.sum()) > 0, "oracle", "at least one query with a non-zero oracle importance", oracle)
     q, u = q[keep], u[keep]
     tau = float(u.std()) if tau is None else tau
-    check(isinstance(tau, float) and tau > 0, "tau", "a positive number", tau)
+    tau = check_number(tau, "tau", 0, None, lo_open=True)
     target = torch.softmax(u / tau, -1)
     g = torch.Generator().manual_seed(seed)
     with torch.random.fork_rng(devices=[]):
@@ -158,7 +161,7 @@ def dims_curve(queries: torch.Tensor, # query embeddings [n_queries, d]
                docs: torch.Tensor, # document embeddings [n_docs, d]
                relevant: torch.Tensor, # binary relevance [n_queries, n_docs]
                importances: Mapping[str, torch.Tensor], # method -> importance [n_queries, d]
-               fractions: Sequence[float] = (0.1, 0.2, 0.3, 0.5, 0.7, 0.9, 1.0), # kept fractions
+               fractions: Sequence[float] = (0.1, 0.2, 0.3, 0.5, 0.7, 0.9, 1.0), # kept fractions, each in (0, 1]
                k: int = 10, # nDCG cut-off
               ):
     "Mean nDCG@k per (method, kept fraction), queries masked, documents unchanged: [method, fraction, kept, ndcg]."

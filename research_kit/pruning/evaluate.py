@@ -10,7 +10,7 @@ from typing import Mapping, Sequence
 import torch
 from torch import nn
 
-from ..core import batched, check, check_choice, describe, said
+from ..core import batched, check, check_choice, check_number, describe, said
 from ..models import anatomy
 from ..probes import encode_inputs
 
@@ -33,8 +33,8 @@ def as_texts(texts, # a string, a list of strings, or a polars DataFrame with a 
 def nll(model: nn.Module, # a causal LM (Llama- or GPT-2-family)
         tok, # its tokenizer
         texts, # strings or a DataFrame with a `text` column
-        max_length: int = 256, # texts are truncated to this many tokens
-        batch_size: int = 8, # texts per forward pass
+        max_length: int = 256, # texts are truncated to this many tokens, in [2, inf)
+        batch_size: int = 8, # texts per forward pass, in [1, inf)
         progress: bool = False, # show a tqdm bar
        ) -> tuple[float, int]:
     "Summed next-token negative log-likelihood of `texts` and the number of predicted tokens."
@@ -42,6 +42,7 @@ def nll(model: nn.Module, # a causal LM (Llama- or GPT-2-family)
     a = anatomy(model)
     check(a.family.causal and a.unembed is not None, "model", "a causal LM with an LM head", said(f"{type(model).__name__}"))
     texts = as_texts(texts)
+    max_length, batch_size = check_number(max_length, "max_length", 2, None, integer=True), check_number(batch_size, "batch_size", 1, None, integer=True)
     total, count = 0.0, 0
     for chunk in tqdm(list(batched(texts, batch_size)), desc="perplexity", disable=not progress):
         b = encode_inputs(model, tok(list(chunk), return_tensors="pt", padding=True, truncation=True, max_length=max_length))
@@ -55,8 +56,8 @@ def nll(model: nn.Module, # a causal LM (Llama- or GPT-2-family)
 def perplexity(model: nn.Module, # a causal LM
                tok, # its tokenizer
                texts, # strings or a DataFrame with a `text` column
-               max_length: int = 256, # truncation length in tokens
-               batch_size: int = 8, # texts per forward pass
+               max_length: int = 256, # truncation length in tokens, in [2, inf)
+               batch_size: int = 8, # texts per forward pass, in [1, inf)
                progress: bool = False, # show a tqdm bar
               ) -> float:
     "Corpus perplexity of `model` on `texts` (exp of the mean next-token NLL over all real tokens)."
@@ -68,17 +69,18 @@ def perplexity(model: nn.Module, # a causal LM
 def train_batches(model: nn.Module, # the model the batches are for
                   tok, # its tokenizer
                   texts, # strings or a DataFrame with a `text` column
-                  steps: int, # how many batches
-                  batch_size: int = 4, # texts per batch (drawn with replacement)
-                  max_length: int = 128, # tokens per text
-                  seed: int = 0, # the draw
+                  steps: int, # how many batches, in [1, inf)
+                  batch_size: int = 4, # texts per batch (drawn with replacement), in [1, inf)
+                  max_length: int = 128, # tokens per text, in [2, inf)
+                  seed: int = 0, # the draw, in [0, inf)
                   progress: bool = True, # show a tqdm bar
                   desc: str = "train", # the bar's label
                  ):
     "Yield `steps` random batches of model inputs (left-padding-aware position ids)."
     from tqdm.auto import tqdm
     texts = as_texts(texts)
-    check(isinstance(steps, int) and steps >= 1, "steps", "a positive int", steps)
+    steps, batch_size = check_number(steps, "steps", 1, None, integer=True), check_number(batch_size, "batch_size", 1, None, integer=True)
+    max_length, seed = check_number(max_length, "max_length", 2, None, integer=True), check_number(seed, "seed", 0, None, integer=True)
     g = torch.Generator().manual_seed(seed)
     for _ in tqdm(range(steps), desc=desc, disable=not progress):
         idx = torch.randint(len(texts), (batch_size,), generator=g).tolist()
@@ -100,13 +102,14 @@ def weight_mib(model: nn.Module, # any model
 def forward_times(models: Mapping[str, nn.Module], # name -> model, timed side by side
                   tok, # the shared tokenizer
                   text: str = "The quick brown fox jumps over the lazy dog. " * 20, # the input, repeated per batch row
-                  batch_size: int = 4, # rows per forward pass (equal for every model)
-                  max_length: int = 128, # tokens per row
-                  repeats: int = 5, # interleaved rounds; the median is reported
+                  batch_size: int = 4, # rows per forward pass (equal for every model), in [1, inf)
+                  max_length: int = 128, # tokens per row, in [1, inf)
+                  repeats: int = 5, # interleaved rounds; the median is reported, in [1, inf)
                  ) -> dict[str, float]:
     "Median seconds per forward pass of each model on the same batch, rounds interleaved across models."
     check(isinstance(models, Mapping) and len(models) > 0, "models", "a non-empty dict {name: model}", models, TypeError)
-    check(isinstance(repeats, int) and repeats >= 1, "repeats", "a positive int", repeats)
+    repeats, batch_size = check_number(repeats, "repeats", 1, None, integer=True), check_number(batch_size, "batch_size", 1, None, integer=True)
+    max_length = check_number(max_length, "max_length", 1, None, integer=True)
     b = tok([text] * batch_size, return_tensors="pt", truncation=True, max_length=max_length)
     times = {k: [] for k in models}
     for name, m in models.items(): m(**encode_inputs(m, b))  # warm-up
@@ -120,9 +123,9 @@ def forward_times(models: Mapping[str, nn.Module], # name -> model, timed side b
 def compare(models: Mapping[str, nn.Module], # name -> model; the first one is the reference (the dense model)
             tok, # the shared tokenizer
             domains: Sequence[str] = ("python-docs", "fortunes", "wordnet-glosses"), # corpus domains to evaluate on
-            n: int = 40, # eval chunks per domain
-            max_length: int = 256, # truncation length in tokens
-            batch_size: int = 8, # texts per forward pass
+            n: int = 40, # eval chunks per domain, in [1, inf)
+            max_length: int = 256, # truncation length in tokens, in [2, inf)
+            batch_size: int = 8, # texts per forward pass, in [1, inf)
             speed: bool = True, # also time a forward pass (side by side, medians)
             texts: Mapping[str, Sequence[str]] | None = None, # domain -> texts, instead of `data.corpus(domain, "eval")`
            ):
@@ -131,6 +134,7 @@ def compare(models: Mapping[str, nn.Module], # name -> model; the first one is t
     from tqdm.auto import tqdm
     from research_kit.data import corpus
     check(isinstance(models, Mapping) and len(models) > 0, "models", "a non-empty dict {name: model}", models, TypeError)
+    n = check_number(n, "n", 1, None, integer=True)
     data = dict(texts) if texts is not None else {d: as_texts(corpus(d, "eval", n=n)) for d in domains}
     ref = next(iter(models.values()))
     base = n_params(ref)

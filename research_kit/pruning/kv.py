@@ -11,7 +11,7 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from ..core import Registry, batched, check, check_choice, describe, said
+from ..core import Registry, batched, check, check_choice, check_number, describe, said
 from ..models import anatomy
 from ..probes import activations, encode_inputs
 from .evaluate import as_texts
@@ -81,13 +81,13 @@ class Press:
     "Base KV-token press: keep the top-`budget` cached tokens per key/value head at each decode step."
     name = "press"
     def __init__(self, model: nn.Module, # a rotary causal LM (Llama family)
-                 budget: int, # cached tokens attended per decode step
+                 budget: int, # cached tokens attended per decode step, in [1, inf)
                  timing: bool = False, # accumulate the selection time in `select_time`
                 ):
         a = anatomy(model)
         check(a.family.causal and a.rotary is not None, "model", "a causal LM with rotary position embeddings (Llama family)",
               said(f"{type(model).__name__} (family {a.family.name!r})"))
-        check(isinstance(budget, int) and not isinstance(budget, bool) and budget >= 1, "budget", "a positive int (cached tokens kept per decode step)", budget)
+        budget = check_number(budget, "budget", 1, None, integer=True)   # cached tokens kept per decode step
         self.model, self.anatomy, self.budget, self.timing = model, a, budget, timing
         self.select_time, self.decode_steps, self._old = 0.0, 0, None
 
@@ -119,7 +119,7 @@ class StreamingLLM(Press):
     name = "streaming_llm"
     def __init__(self, model, budget: int, sinks: int = 4, **kw):
         super().__init__(model, budget, **kw)
-        check(isinstance(sinks, int) and 0 <= sinks < budget, "sinks", f"an int in [0, budget={budget})", sinks)
+        sinks = check_number(sinks, "sinks", 0, budget - 1, integer=True)   # [0, budget)
         self.sinks = sinks
     def scores(self, module, query, key, mask, scaling):
         b, kv, T, _ = key.shape
@@ -148,8 +148,9 @@ class SnapKV(Press):
     name = "snapkv"
     def __init__(self, model, budget: int, window: int = 32, kernel: int = 7, **kw):
         super().__init__(model, budget, **kw)
-        check(isinstance(window, int) and window >= 1, "window", "a positive int", window)
-        check(isinstance(kernel, int) and kernel >= 1 and kernel % 2 == 1, "kernel", "a positive odd int", kernel)
+        window = check_number(window, "window", 1, None, integer=True)
+        kernel = check_number(kernel, "kernel", 1, None, integer=True)
+        check(kernel % 2 == 1, "kernel", "a positive odd int", kernel)
         self.window, self.kernel, self.votes = window, kernel, {}
     def observe(self, module, query, key, mask, scaling):
         T, w = key.shape[-2], min(self.window, query.shape[-2])
@@ -194,9 +195,9 @@ def _inv_freq(a) -> torch.Tensor:
 def fasa_calibrate(model: nn.Module, # a rotary causal LM (Llama family)
                    tok, # its tokenizer
                    texts, # calibration texts, e.g. `data.corpus("mixed", "calibration", n=8)`
-                   top_k: int = 32, # K of the contextual agreement
-                   max_length: int = 256, # tokens per text
-                   batch_size: int = 2, # texts per forward pass
+                   top_k: int = 32, # K of the contextual agreement, in [1, inf)
+                   max_length: int = 256, # tokens per text, in [2, inf)
+                   batch_size: int = 2, # texts per forward pass, in [1, inf)
                    progress: bool = True, # show a tqdm bar
                   ):
     "Contextual agreement of every RoPE frequency chunk with its full head: [layer, head, chunk, ca]."
@@ -204,7 +205,8 @@ def fasa_calibrate(model: nn.Module, # a rotary causal LM (Llama family)
     from tqdm.auto import tqdm
     a = anatomy(model)
     inv = _inv_freq(a)
-    check(isinstance(top_k, int) and top_k >= 1, "top_k", "a positive int", top_k)
+    top_k = check_number(top_k, "top_k", 1, None, integer=True)
+    max_length, batch_size = check_number(max_length, "max_length", 2, None, integer=True), check_number(batch_size, "batch_size", 1, None, integer=True)
     H, KV, d = a.n_heads, a.n_kv_heads, a.d_head
     C = d // 2
     hits, count = torch.zeros(a.n_layers, H, C, dtype=torch.float64), torch.zeros(a.n_layers, dtype=torch.float64)
@@ -240,12 +242,12 @@ def fasa_calibrate(model: nn.Module, # a rotary causal LM (Llama family)
                          "chunk": torch.arange(Cc).repeat(L * Hh).tolist(), "ca": ca.flatten().tolist()})
 
 def dominant_chunks(ca, # from `fasa_calibrate`
-                    n_chunks: int = 8, # F: dominant chunks kept per head
+                    n_chunks: int = 8, # F: dominant chunks kept per head, in [1, d_head / 2]
                    ) -> torch.Tensor:
     "The F chunks with the highest contextual agreement per (layer, head): [layers, heads, F]."
     import polars as pl
     L, H, C = ca["layer"].max() + 1, ca["head"].max() + 1, ca["chunk"].max() + 1
-    check(isinstance(n_chunks, int) and 1 <= n_chunks <= C, "n_chunks", f"an int in [1, {C}] (chunks per head)", n_chunks)
+    n_chunks = check_number(n_chunks, "n_chunks", 1, int(C), integer=True)   # chunks per head
     t = torch.tensor(ca.sort("layer", "head", "chunk")["ca"].to_list()).reshape(L, H, C)
     return t.topk(n_chunks, -1).indices.sort(-1).values
 
@@ -274,11 +276,11 @@ class FASA(Press):
 PRESSES.register("fasa", FASA, paper="arXiv 2602.03152", summary="dominant RoPE frequency chunks predict the top-N tokens")
 
 def fasa(model: nn.Module, # a rotary causal LM (Llama family)
-         budget: int = 256, # cached tokens attended per decode step
+         budget: int = 256, # cached tokens attended per decode step, in [1, inf)
          chunks: torch.Tensor | None = None, # [layers, heads, F] dominant chunks; None calibrates on `texts`
          tok=None, # tokenizer (only to calibrate)
          texts=None, # calibration texts (only to calibrate)
-         n_chunks: int = 8, # F when calibrating
+         n_chunks: int = 8, # F when calibrating, in [1, d_head / 2]
          **kw, # passed to the press (timing)
         ) -> FASA:
     "The FASA press as a context manager: `with fasa(model, budget=256, chunks=...): model.generate(...)`."
@@ -332,11 +334,11 @@ def _decode(model, nxt, cache, mask, pos, steps: int, eos: int | None):
 def greedy(model: nn.Module, # a causal LM
            tok, # its tokenizer
            prompts: str | Sequence[str], # one prompt or a batch (left-padded)
-           max_new_tokens: int = 16, # tokens to generate
+           max_new_tokens: int = 16, # tokens to generate, in [1, inf)
            press: Press | None = None, # a press to decode under (entered here), or None for full attention
           ) -> tuple[list[str], list[float]]:
     "Greedy generation with an optional KV press: the new texts and the seconds of each decode step."
-    check(isinstance(max_new_tokens, int) and max_new_tokens >= 1, "max_new_tokens", "a positive int", max_new_tokens)
+    max_new_tokens = check_number(max_new_tokens, "max_new_tokens", 1, None, integer=True)
     prompts = [prompts] if isinstance(prompts, str) else list(prompts)
     b = encode_inputs(model, tok(prompts, return_tensors="pt", padding=True))
     ctx = press if press is not None else _nothing()
@@ -351,16 +353,15 @@ def _nothing():
 
 # %% ../../nbs/44_pruning.kv.ipynb #ec6f64d3
 def needle_task(tok, # the tokenizer (lengths are counted in its tokens)
-                n: int = 20, # number of prompts
-                context_tokens: int = 1024, # haystack length in tokens
+                n: int = 20, # number of prompts, in [1, inf)
+                context_tokens: int = 1024, # haystack length in tokens, in [64, inf)
                 domain: str = "fortunes", # corpus domain of the haystack ("mixed" mixes all three)
                 seed: int = 0, # seed for texts, depths, lemmas and numbers
                ):
     "Needle-in-a-haystack prompts built from the shipped corpora: [prompt, answer, depth, tokens]."
     import random, polars as pl
     from research_kit.data import corpus, wordnet_retrieval
-    check(isinstance(n, int) and n >= 1, "n", "a positive int", n)
-    check(isinstance(context_tokens, int) and context_tokens >= 64, "context_tokens", "an int >= 64", context_tokens)
+    n, context_tokens = check_number(n, "n", 1, None, integer=True), check_number(context_tokens, "context_tokens", 64, None, integer=True)
     rng = random.Random(seed)
     chunks = list(corpus(domain, "eval")["text"])
     lemmas = [t for t in wordnet_retrieval("test").corpus["text"] if t.isalpha() and 4 <= len(t) <= 10]
@@ -383,16 +384,18 @@ def needle_eval(model: nn.Module, # a rotary causal LM
                 tok, # its tokenizer
                 tasks, # from `needle_task`
                 methods: dict, # name -> factory(model, budget) returning a Press; "full" (no press) is always added
-                budgets: Sequence[int] = (64, 128, 256), # token budgets
-                max_new_tokens: int = 8, # greedy tokens per answer
-                snap_window: int = 32, # SnapKV's observation window (votes taken during the shared prefill)
+                budgets: Sequence[int] = (64, 128, 256), # token budgets, each in [1, inf)
+                max_new_tokens: int = 8, # greedy tokens per answer, in [1, inf)
+                snap_window: int = 32, # SnapKV's observation window (votes taken during the shared prefill), in [1, inf)
                 progress: bool = True, # show a tqdm bar
                ):
     "Accuracy and selection cost per (method, budget) on the needle task: [method, budget, accuracy, n, ms_per_step, select_ms_per_step]."
     import polars as pl
     from tqdm.auto import tqdm
     check(isinstance(methods, dict) and all(callable(f) for f in methods.values()), "methods", "a dict {name: factory(model, budget)}", methods, TypeError)
-    for bgt in budgets: check(isinstance(bgt, int) and bgt >= 1, "budgets", "positive ints", budgets)
+    check(isinstance(budgets, (list, tuple)) and len(budgets) > 0, "budgets", "a non-empty list of token budgets", budgets, TypeError)
+    for j, bgt in enumerate(budgets): check_number(bgt, f"budgets[{j}]", 1, None, integer=True)
+    max_new_tokens, snap_window = check_number(max_new_tokens, "max_new_tokens", 1, None, integer=True), check_number(snap_window, "snap_window", 1, None, integer=True)
     res: dict[tuple, list] = {}
     for row in tqdm(tasks.iter_rows(named=True), total=tasks.height, desc="needle", disable=not progress):
         b = encode_inputs(model, tok([row["prompt"]], return_tensors="pt"))

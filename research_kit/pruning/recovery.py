@@ -10,7 +10,7 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from ..core import check, describe, said
+from ..core import check, check_number, describe, said
 from ..models import anatomy
 from ..probes import encode_inputs
 from .evaluate import as_texts
@@ -39,13 +39,13 @@ class ChunkLinearFn(torch.autograd.Function):
 class ChunkFT:
     "Train a model's block linears one row-chunk at a time (rotating), with AdamW on the active chunks only."
     def __init__(self, model: nn.Module, # a Hugging Face model of a registered family (nn.Linear projections)
-                 n_chunks: int = 4, # row-chunks per weight
-                 interval: int = 1, # optimizer steps before the active chunk rotates
-                 lr: float = 5e-5, # AdamW learning rate
+                 n_chunks: int = 4, # row-chunks per weight, in [1, rows of the smallest linear]
+                 interval: int = 1, # optimizer steps before the active chunk rotates, in [1, inf)
+                 lr: float = 5e-5, # AdamW learning rate, in (0, 1]
                 ):
         a = anatomy(model)
-        check(isinstance(n_chunks, int) and n_chunks >= 1, "n_chunks", "a positive int", n_chunks)
-        check(isinstance(interval, int) and interval >= 1, "interval", "a positive int", interval)
+        n_chunks, interval = check_number(n_chunks, "n_chunks", 1, None, integer=True), check_number(interval, "interval", 1, None, integer=True)
+        lr = check_number(lr, "lr", 0, 1, lo_open=True)
         self.model, self.n_chunks, self.interval, self.lr = model, n_chunks, interval, lr
         self.linears = [m for i in range(a.n_layers) for m in a.block(i).modules() if isinstance(m, nn.Linear)]
         check(len(self.linears) > 0, "model", "blocks with nn.Linear projections", said(f"{type(model).__name__}"))
@@ -107,13 +107,13 @@ class ChunkFT:
 def chunkft_finetune(model: nn.Module, # a causal LM, trained in place
                      tok, # its tokenizer
                      texts, # training texts (strings or a DataFrame with `text`)
-                     steps: int = 20, # optimizer steps
-                     n_chunks: int = 4, # row-chunks per weight
-                     interval: int = 1, # steps per chunk before rotating
-                     lr: float = 5e-5, # AdamW learning rate
-                     batch_size: int = 4, # texts per step
-                     max_length: int = 128, # tokens per text
-                     seed: int = 0, # order of the texts
+                     steps: int = 20, # optimizer steps, in [1, inf)
+                     n_chunks: int = 4, # row-chunks per weight, in [1, rows of the smallest linear]
+                     interval: int = 1, # steps per chunk before rotating, in [1, inf)
+                     lr: float = 5e-5, # AdamW learning rate, in (0, 1]
+                     batch_size: int = 4, # texts per step, in [1, inf)
+                     max_length: int = 128, # tokens per text, in [2, inf)
+                     seed: int = 0, # order of the texts, in [0, inf)
                      progress: bool = True, # show a tqdm bar
                     ) -> list[float]:
     "ChunkFT recovery fine-tune (same interface as `recover_lm`); returns the loss per step."
@@ -127,7 +127,7 @@ def chunkft_finetune(model: nn.Module, # a causal LM, trained in place
 
 # %% ../../nbs/46_pruning.recovery.ipynb #cc7b72ca
 def training_state_bytes(model: nn.Module, # the model
-                         n_chunks: int = 1, # 1 = plain fine-tuning of the block linears
+                         n_chunks: int = 1, # 1 = plain fine-tuning of the block linears, in [1, inf)
                         ) -> int:
     "Bytes of gradients + AdamW moments for the block linears (float32): 3 × trainable parameters × 4 / n_chunks."
     a = anatomy(model)

@@ -352,13 +352,14 @@ def head_importance(model: nn.Module, # a Llama-family causal LM
                 tok=None, # its tokenizer (not needed for "magnitude")
                 texts=None, # calibration texts, e.g. `data.corpus("mixed", "calibration", n=32)` (hybrid multi-domain)
                 scorer: str = "wanda", # "wanda", "taylor" or "magnitude"
-                max_length: int = 128, # tokens per text
-                batch_size: int = 4, # texts per forward pass
+                max_length: int = 128, # tokens per text, in [1, inf)
+                batch_size: int = 4, # texts per forward pass, in [1, inf)
                 progress: bool = True, # show a tqdm bar
                ):
     "How much each attention head matters to the LM (for pruning): a polars table [layer, head, kv_group, importance, criterion] (higher = keep)."
     import polars as pl
     fn = HEAD_SCORERS[check_choice(scorer, HEAD_SCORERS.names(), "scorer")]
+    max_length, batch_size = check_number(max_length, "max_length", 1, None, integer=True), check_number(batch_size, "batch_size", 1, None, integer=True)
     per_layer = fn(model, tok, texts, max_length, batch_size, progress)
     rows = [(i, h, h // (len(s) // kv), float(v)) for i, (s, (_, kv, _)) in enumerate(zip(per_layer, widths(model))) for h, v in enumerate(s.tolist())]
     return pl.DataFrame(rows, schema=["layer", "head", "kv_group", "importance"], orient="row").with_columns(criterion=pl.lit(scorer))
@@ -367,23 +368,22 @@ def channel_importance(model: nn.Module, # a Llama-family causal LM
                    tok=None, # its tokenizer (not needed for "magnitude")
                    texts=None, # calibration texts (hybrid multi-domain by default in the helpers below)
                    scorer: str = "wanda", # "wanda", "taylor" or "magnitude"
-                   max_length: int = 128, # tokens per text
-                   batch_size: int = 4, # texts per forward pass
+                   max_length: int = 128, # tokens per text, in [1, inf)
+                   batch_size: int = 4, # texts per forward pass, in [1, inf)
                    progress: bool = True, # show a tqdm bar
                   ):
     "How much each MLP channel matters to the LM (for pruning): a polars table [layer, channel, importance, criterion] (higher = keep)."
     import polars as pl
     _check_llama(model)
     fn = CHANNEL_SCORERS[check_choice(scorer, CHANNEL_SCORERS.names(), "scorer")]
+    max_length, batch_size = check_number(max_length, "max_length", 1, None, integer=True), check_number(batch_size, "batch_size", 1, None, integer=True)
     per_layer = fn(model, tok, texts, max_length, batch_size, progress)
     rows = [(i, j, float(v)) for i, s in enumerate(per_layer) for j, v in enumerate(s.tolist())]
     return pl.DataFrame(rows, schema=["layer", "channel", "importance"], orient="row").with_columns(criterion=pl.lit(scorer))
 
 # %% ../../nbs/43_pruning.structured.ipynb #513bd14b
 def _fraction(x, arg: str, low_open: bool = True) -> float:
-    ok = isinstance(x, (int, float)) and not isinstance(x, bool) and (0 < x if low_open else 0 <= x) and x <= 1
-    check(ok, arg, f"a number in {'(0' if low_open else '[0'}, 1]", x)
-    return float(x)
+    return float(check_number(x, arg, 0, 1, lo_open=low_open))
 
 def _importance_table(table, # what came
                       unit: str, # "head" or "channel"
@@ -438,8 +438,8 @@ def prune_channels(model: nn.Module, # a Llama-family causal LM
                    scorer: str = "wanda", # "wanda", "taylor" or "magnitude"
                    tok=None, # tokenizer (for data-driven scorers)
                    texts=None, # calibration texts; default: 24 mixed-domain calibration chunks
-                   steps: int = 1, # prune in this many steps, re-scoring the smaller model each time
-                   round_to: int = 1, # kept channel counts are rounded to a multiple of this
+                   steps: int = 1, # prune in this many steps, re-scoring the smaller model each time, in [1, inf)
+                   round_to: int = 1, # kept channel counts are rounded to a multiple of this, in [1, inf)
                    scores=None, # precomputed `channel_importance` (only with steps=1)
                    progress: bool = True, # show tqdm bars
                    **kw, # passed to `channel_importance` (max_length, batch_size)
@@ -448,8 +448,7 @@ def prune_channels(model: nn.Module, # a Llama-family causal LM
     wid = widths(model)
     L = len(wid)
     fr = {i: _fraction(v, f"keep[{i}]") for i, v in _layer_map(keep, L, "keep").items()} if isinstance(keep, Mapping) else {i: _fraction(keep, "keep") for i in range(L)}
-    check(isinstance(steps, int) and steps >= 1, "steps", "a positive int", steps)
-    check(isinstance(round_to, int) and round_to >= 1, "round_to", "a positive int", round_to)
+    steps, round_to = check_number(steps, "steps", 1, None, integer=True), check_number(round_to, "round_to", 1, None, integer=True)
     check(scores is None or steps == 1, "scores", "None when steps > 1 (each step re-scores the smaller model)", said("a table"))
     if scores is not None: _importance_table(scores, "channel", "scores", "channel_importance")
     if texts is None and scorer != "magnitude":
@@ -474,19 +473,20 @@ def prune_channels(model: nn.Module, # a Llama-family causal LM
 # %% ../../nbs/43_pruning.structured.ipynb #d250952e
 def adaptive_sparsity(importance, # per-layer importance (higher = more important): a list, or a table with an `importance` column
                       target: float, # mean sparsity to reach after this step, in [0, max_sparsity)
-                      amplitude: float = 0.02, # A: how far sparsity moves against importance
-                      current: Sequence[float] | None = None, # sparsity per layer before this step (default all 0)
-                      max_sparsity: float = 0.99, # per-layer ceiling
+                      amplitude: float = 0.02, # A: how far sparsity moves against importance, in [0, 1]
+                      current: Sequence[float] | None = None, # sparsity per layer before this step, each in [0, max_sparsity] (default all 0)
+                      max_sparsity: float = 0.99, # per-layer ceiling, in (0, 1)
                      ) -> list[float]:
     "One Adapt-Pruner step: per-layer sparsity s_l ← clip(s_l + Δ − A·Î_l, 0, max) with mean exactly `target`."
     imp = list(importance["importance"]) if hasattr(importance, "columns") else list(importance)
     check(len(imp) > 0 and all(isinstance(v, (int, float)) and math.isfinite(v) for v in imp), "importance", "a non-empty list of finite numbers", importance)
-    check(isinstance(max_sparsity, (int, float)) and 0 < max_sparsity < 1, "max_sparsity", "a number in (0, 1)", max_sparsity)
-    ok = isinstance(target, (int, float)) and not isinstance(target, bool) and 0 <= target < max_sparsity
-    check(ok, "target", f"a sparsity in [0, {max_sparsity}) (1 would remove every channel; negative ratios mean nothing)", target)
-    check(isinstance(amplitude, (int, float)) and amplitude >= 0, "amplitude", "a non-negative number", amplitude)
-    s0 = torch.tensor(list(current) if current is not None else [0.0] * len(imp), dtype=torch.float64)
-    check(s0.shape == (len(imp),), "current", f"{len(imp)} sparsities", current)
+    max_sparsity = check_number(max_sparsity, "max_sparsity", 0, 1, lo_open=True, hi_open=True)
+    target = check_number(target, "target", 0, max_sparsity, hi_open=True)   # 1 would remove every channel; negative means nothing
+    amplitude = check_number(amplitude, "amplitude", 0, 1)
+    cur = list(current) if current is not None else [0.0] * len(imp)
+    check(len(cur) == len(imp), "current", f"{len(imp)} sparsities (one per layer)", current)
+    for j, c in enumerate(cur): check_number(c, f"current[{j}]", 0, max_sparsity)
+    s0 = torch.tensor(cur, dtype=torch.float64)
     check(target >= float(s0.mean()) - 1e-12, "target", f"at least the current mean sparsity {float(s0.mean()):.4f} (sparsity only grows)", target)
     I = torch.tensor(imp, dtype=torch.float64)
     c = I - I.mean()
@@ -518,14 +518,15 @@ def select_recovery_data(dense: nn.Module, # the model before pruning
                          pruned: nn.Module, # the pruned model
                          tok, # the shared tokenizer
                          pool, # candidate texts: a DataFrame with `text` and `domain` columns (e.g. `data.corpus("mixed", "calibration")`)
-                         n: int, # how many texts to select
-                         max_length: int = 128, # tokens per text when scoring
+                         n: int, # how many texts to select, in [1, pool.height]
+                         max_length: int = 128, # tokens per text when scoring, in [1, inf)
                         ):
     "PASER-style recovery data: the budget split across domains by NLL increase, the most degraded texts first."
     import polars as pl
     from research_kit.pruning.evaluate import nll
     check(hasattr(pool, "columns") and {"text", "domain"} <= set(pool.columns), "pool", "a DataFrame with 'text' and 'domain' columns", pool, TypeError)
-    check(isinstance(n, int) and 1 <= n <= pool.height, "n", f"an int in [1, {pool.height}]", n)
+    n = check_number(n, "n", 1, pool.height, integer=True)
+    max_length = check_number(max_length, "max_length", 1, None, integer=True)
     inc = []
     for t in pool["text"]:
         (sd, c), (sp, _) = nll(dense, tok, [t], max_length, 1), nll(pruned, tok, [t], max_length, 1)
@@ -546,8 +547,8 @@ def adapt_prune(model: nn.Module, # a Llama-family causal LM (not changed)
                 tok, # its tokenizer
                 target: float, # final mean MLP-channel sparsity, in [0, 0.99)
                 texts=None, # calibration texts; default: 24 mixed-domain calibration chunks
-                steps: int = 4, # prune/recover rounds
-                amplitude: float = 0.02, # Adapt-Pruner's A
+                steps: int = 4, # prune/recover rounds, in [1, inf)
+                amplitude: float = 0.02, # Adapt-Pruner's A, in [0, 1]
                 scorer: str = "taylor", # channel scorer inside a layer ("taylor" as in Adapt-Pruner, or "wanda", "magnitude")
                 recover: Callable[[nn.Module], object] | None = None, # called on the model after each pruning step
                 progress: bool = True, # show tqdm bars
@@ -556,7 +557,7 @@ def adapt_prune(model: nn.Module, # a Llama-family causal LM (not changed)
     "Adapt-Pruner: incremental MLP-channel pruning with layer-wise sparsity moved against layer importance; (model, schedule table)."
     import polars as pl
     from research_kit.pruning.blocks import block_influence
-    check(isinstance(steps, int) and steps >= 1, "steps", "a positive int", steps)
+    steps = check_number(steps, "steps", 1, None, integer=True)
     adaptive_sparsity([0.0], target, amplitude)  # validates target and amplitude before any work
     if texts is None:
         from research_kit.data import corpus
@@ -585,19 +586,19 @@ def _score_col(table, by: str | None) -> str:
     return by
 
 def top_heads(table, # a table with columns layer, head and a score (e.g. probes.locate.retrieval_scores)
-              k: int, # how many heads
+              k: int, # how many heads, in [1, table.height]
               by: str | None = None, # the score column; None: 'score', 'importance', or the only numeric column besides layer/head
              ) -> dict[int, list[int]]:
     "The k highest-scoring heads as {layer: [heads]}."
     by = _score_col(table, by)
-    check(isinstance(k, int) and 1 <= k <= table.height, "k", f"an int in [1, {table.height}] (heads in the table)", k)
+    k = check_number(k, "k", 1, table.height, integer=True)
     out: dict[int, list[int]] = {}
     for l, h in table.sort(by, descending=True).head(k).select("layer", "head").iter_rows(): out.setdefault(int(l), []).append(int(h))
     return {l: sorted(v) for l, v in sorted(out.items())}
 
 def random_heads(model: nn.Module, # the model whose heads are drawn
-                 k: int, # how many heads
-                 seed: int = 0, # the draw
+                 k: int, # how many heads, in [1, heads not excluded]
+                 seed: int = 0, # the draw, in [0, inf)
                  exclude: dict[int, list[int]] | None = None, # heads never drawn (e.g. the top heads)
                 ) -> dict[int, list[int]]:
     "k heads drawn uniformly (without replacement) among those not excluded, as {layer: [heads]}."
@@ -605,7 +606,7 @@ def random_heads(model: nn.Module, # the model whose heads are drawn
     a = anatomy(model)
     ex = {(l, h) for l, hs in (exclude or {}).items() for h in hs}
     pool = [(l, h) for l in range(a.n_layers) for h in range(a.n_heads) if (l, h) not in ex]
-    check(isinstance(k, int) and 1 <= k <= len(pool), "k", f"an int in [1, {len(pool)}] (heads available)", k)
+    k, seed = check_number(k, "k", 1, len(pool), integer=True), check_number(seed, "seed", 0, None, integer=True)
     out: dict[int, list[int]] = {}
     for l, h in random.Random(seed).sample(pool, k): out.setdefault(l, []).append(h)
     return {l: sorted(v) for l, v in sorted(out.items())}
