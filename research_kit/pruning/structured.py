@@ -612,22 +612,20 @@ def random_heads(model: nn.Module, # the model whose heads are drawn
     return {l: sorted(v) for l, v in sorted(out.items())}
 
 def head_knockout(model: nn.Module, # a Hugging Face model of a registered family
-                  table, # layer, head and a score (from the probes)
-                  k: int, # heads knocked out per set
-                  metric: Callable[[nn.Module], float], # evaluated with the heads masked, e.g. needle accuracy
-                  seeds: Sequence[int] = (0, 1, 2), # random sets to compare against
+                  table, # layer, head and a score (from the probes, or `head_importance`)
+                  k: int, # the top-k heads by score are knocked out, in [1, table.height]
+                  metric: Callable[[nn.Module], float], # metric(model) -> number, evaluated with the heads knocked out
+                  *,
+                  n_random: int = 20, # random sets of k heads to compare with, in [2, inf)
+                  ablation: str = "zero", # "zero", "mean" (needs `inputs`) or "uniform" attention (see `probes.KNOCKOUTS`)
                   by: str | None = None, # the score column (see `top_heads`)
+                  inputs=None, # for "mean": the inputs the means are taken over (text with `tok`, or input ids)
+                  tok=None, # tokenizer, when `inputs` is text
+                  seed: int = 0, # the random draws, in [0, inf)
+                  progress: bool = True, # show a progress bar over the random draws
                  ):
-    "The metric with no heads masked, with the top-k scored heads masked, and with k random heads masked: a polars table."
-    import polars as pl
-    from research_kit.probes import ablate
+    "`probes.knockout_test` on the k top-scoring heads of a table: rows clean / located / random (mean and 95% interval of the draws)."
+    from research_kit.probes import knockout_test
     top = top_heads(table, k, by)
-    sets = [("none", None, {}), ("top-k by score", None, top)] + [("random", s, random_heads(model, k, s, exclude=top)) for s in seeds]
-    rows = []
-    for name, seed, hs in sets:
-        sites = [f"head.{l}.{h}" for l, v in hs.items() for h in v]
-        if sites:
-            with ablate(model, sites): val = metric(model)
-        else: val = metric(model)
-        rows.append(dict(heads=name, seed=seed, k=len(sites), metric=float(val), which=str(hs)))
-    return pl.DataFrame(rows)
+    return knockout_test(model, top, metric, n_random=n_random, ablation=ablation, inputs=inputs, tok=tok, seed=seed, progress=progress)
+

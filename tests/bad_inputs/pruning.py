@@ -4,7 +4,7 @@ import torch
 
 from research_kit.models import save_model
 from research_kit.pruning import (ChunkFT, KeyNorm, QuerySelector, adaptive_sparsity, fast_block_select, head_importance,
-                                  keep_count, prune_channels, prune_heads, recover_lm, remove_blocks, save_chunks,
+                                  head_knockout, keep_count, prune_channels, prune_heads, recover_lm, remove_blocks, save_chunks,
                                   select_heads, top_heads)
 
 from . import Case
@@ -52,6 +52,10 @@ CASES = [
     Case("pruning:adaptive_sparsity target 1.0", lambda c: adaptive_sparsity([0.1, 0.5], 1.0), ValueError, "target"),
     Case("pruning:adaptive_sparsity amplitude inf", lambda c: adaptive_sparsity([0.1, 0.5], 0.3, amplitude=INF), ValueError, "amplitude"),
     Case("pruning:top_heads k 0", lambda c: top_heads(_imp(c), 0), ValueError, "k"),
+    Case("pruning:head_knockout one random draw", lambda c: head_knockout(_m(c), _imp(c), 2, lambda m: 0.0, n_random=1, progress=False),
+         ValueError, "n_random"),
+    Case("pruning:head_knockout k larger than the table", lambda c: head_knockout(_m(c), _imp(c), 99, lambda m: 0.0, progress=False),
+         ValueError, "k"),
     Case("pruning:KeyNorm budget 0", lambda c: KeyNorm(_m(c), budget=0), ValueError, "budget"),
     Case("pruning:keep_count fraction NaN", lambda c: keep_count(NAN, 384), ValueError, "fraction"),
     Case("pruning:recover_lm lr NaN", lambda c: recover_lm(_m(c), c.tiny("llama")[1], TEXTS, lr=NAN, progress=False), ValueError, "lr"),
