@@ -415,11 +415,13 @@ def _merge_tensor(plan: _Plan, name: str, shape: tuple, out_dt: torch.dtype, chu
             vs = [v if v is not None else plan.vocabs[0] for v in plan.vocabs]
             allx = _remap_rows(allx, vs, plan.tokens, 0 if b is not None else None, shape[0])
             b, xs = (allx[0], allx[1:]) if b is not None else (None, allx)
-        stats = None
-        if m.stats is not None:
-            stats = [m.stats(x - b if m.base == "required" else x.clone(), i, info, **p) for i, x in enumerate(xs)]
-        if m.pre is not None: stats = m.pre(xs, b, None, info, **p)
-        out = m.fn(xs, b, info, stats, rows=slice(None), **p)
+        if m.whole is not None: out = m.whole(xs, b, info, **p)   # the fused path (it may overwrite xs: they are ours)
+        else:
+            stats = None
+            if m.stats is not None:
+                stats = [m.stats(x - b if m.base == "required" else x.clone(), i, info, **p) for i, x in enumerate(xs)]
+            if m.pre is not None: stats = m.pre(xs, b, None, info, **p)
+            out = m.fn(xs, b, info, stats, rows=slice(None), **p)
         check(tuple(out.shape) == tuple(shape), f"{m.name} output for {name!r}", f"shape {list(shape)}", out)
         emit(name, out.to(out_dt)); return
     stats = None
@@ -444,6 +446,29 @@ def _merge_tensor(plan: _Plan, name: str, shape: tuple, out_dt: torch.dtype, chu
         out = m.fn(xs, b, info, stats, rows=rows, **p)
         emit(name, out.to(out_dt))
 
+def _merge_parallel(plan: _Plan, chunk_elems: int, emit, workers: int, bar) -> None:
+    "Merge tensors on `workers` threads, one intra-op thread each (no waiting between cores inside an op); write them in plan order."
+    from collections import deque
+    from concurrent.futures import ThreadPoolExecutor
+    def job(n, shape, dt):
+        parts = []
+        _merge_tensor(plan, n, shape, dt, chunk_elems, lambda k, t: parts.append(t))
+        return parts
+    todo, pending = iter(plan.plan), deque()
+    with _threads(1), ThreadPoolExecutor(workers) as ex:
+        try:
+            for _ in range(2 * workers):
+                item = next(todo, None)
+                if item is not None: pending.append((item[0], ex.submit(job, *item)))
+            while pending:
+                n, fut = pending.popleft()
+                for t in fut.result(): emit(n, t)
+                if bar is not None: bar.update(1)
+                item = next(todo, None)
+                if item is not None: pending.append((item[0], ex.submit(job, *item)))
+        finally:
+            for _, f in pending: f.cancel()
+
 def _progress(it, total: int, desc: str, on: bool):
     if not on: return it
     from tqdm.auto import tqdm
@@ -462,7 +487,8 @@ def merge(models: Sequence, # input models: local HF folders, embedded names ("s
           chunk_mb: float = 16, # row-wise methods read huge tensors in chunks of about this many MB (all inputs together)
           seed: int = 0, # seed of random methods (DARE), an int >= 0
           draws: str = "per_tensor", # "per_tensor": each tensor's draws depend on (seed, name, model) only; "mergekit": one stream in file order, as `mergekit-yaml --random-seed`
-          single_thread_below: int = 4_000_000, # tensors with fewer elements (an int >= 0) are merged on one intra-op thread (less sync overhead)
+          workers: int | None = None, # tensors merged at once, each on one intra-op thread (None: up to 2, one per core; 1 with `draws="mergekit"`)
+          single_thread_below: int = 4_000_000, # with workers=1: tensors with fewer elements (an int >= 0) are merged on one intra-op thread (less sync overhead)
           progress: bool = True, # show a progress bar over tensors
           overwrite: bool = False, # replace an existing `out`, only one research_kit wrote (and only once the new one is complete)
           **params, # method parameters: global scalars, or per-model lists (mergekit settings allowed as entries)
@@ -474,13 +500,21 @@ def merge(models: Sequence, # input models: local HF folders, embedded names ("s
     _size(shard_size)
     if tokenizer_source is not None:
         check(isinstance(tokenizer_source, (str, os.PathLike)) and Path(tokenizer_source).is_dir(), "tokenizer_source", "a folder holding a tokenizer", tokenizer_source)
+    if workers is not None: check_number(workers, "workers", 1, integer=True)
     plan = _Plan(models, base, method, dtype, work_dtype, vocab, seed, dict(params), draws=draws)
+    nw = 1 if plan.rng is not None else min(2, os.cpu_count() or 1) if workers is None else workers
     inputs = [s.folder for s in plan.vocab_srcs if isinstance(s, Checkpoint)] + ([] if tokenizer_source is None else [tokenizer_source])
     chunk_elems = max(1 << 16, int(chunk_mb * 1e6 / 4))
     with atomic_dir(out, overwrite=overwrite, inputs=inputs, what=f"merge ({plan.method.name})") as tmp:
         w = ShardWriter(tmp, plan.plan, shard_size)
-        for n, shape, dt in _progress(plan.plan, len(plan.plan), f"merging ({plan.method.name})", progress):
-            _merge_one(plan, n, shape, dt, chunk_elems, w.write, single_thread_below)
+        if nw <= 1:
+            for n, shape, dt in _progress(plan.plan, len(plan.plan), f"merging ({plan.method.name})", progress):
+                _merge_one(plan, n, shape, dt, chunk_elems, w.write, single_thread_below)
+        else:
+            bar = _progress(None, len(plan.plan), f"merging ({plan.method.name})", progress) if progress else None
+            try: _merge_parallel(plan, chunk_elems, w.write, nw, bar)
+            finally:
+                if bar is not None: bar.close()
         w.close()
         _write_side_files(plan, tmp, tokenizer_source, models, base, params)
     return Path(out)

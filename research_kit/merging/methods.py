@@ -108,6 +108,7 @@ class MergeMethod:
     stats: Callable | None = None # stats(x, i, info, **params) -> dict, per input model on the whole tensor
     pre: Callable | None = None # pre(tensors, base, acc, info, **params) -> acc: joint statistics accumulated over row chunks (first pass)
     validate: Callable | None = None # validate(n_models, **params) raises on values valid one by one but not together
+    whole: Callable | None = None # whole(tensors, base, info, **params): a fused path for whole tensors the engine owns (same numbers as stats + fn)
 
     def param(self, name: str) -> Param:
         "The `Param` called `name`."
@@ -146,8 +147,8 @@ class MergeMethod:
         tensors, base = _check_inputs(self, tensors, base)
         p = self.resolve(len(tensors), params)
         info = info or TensorInfo()
-        work = [t.float() for t in tensors]
-        b = None if base is None else base.float()
+        work = [t.to(torch.float32, copy=True) for t in tensors]   # methods may overwrite their inputs: never the caller's tensors
+        b = None if base is None else base.to(torch.float32, copy=True)
         stats = None
         if self.stats is not None:
             stats = [self.stats(x - b if self.base == "required" else x.clone(), i, info, **p) for i, x in enumerate(work)]
@@ -186,12 +187,13 @@ def merge_method(name: str, # the registered name
                  stats: Callable | None = None, # per-model whole-tensor statistics
                  pre: Callable | None = None, # joint statistics of all inputs, accumulated over row chunks (two-pass methods)
                  validate: Callable | None = None, # validate(n_models, **params): checks across parameters / models
+                 whole: Callable | None = None, # fused whole-tensor path (overwrites its inputs; same numbers as stats + fn)
                 ) -> Callable:
     "Decorator: register `fn(tensors, base, info, stats, rows, **params)` as the merge method `name`."
     check_choice(base, ["required", "optional", "none"], "base")
     def deco(fn: Callable) -> MergeMethod:
         check(stats is None or pre is None, "pre", "either per-model `stats` or joint `pre` statistics, not both", said("both"))
-        m = MergeMethod(name, fn, tuple(params), base, min_models, max_models, paper, summary, rowwise, stats, pre, validate)
+        m = MergeMethod(name, fn, tuple(params), base, min_models, max_models, paper, summary, rowwise, stats, pre, validate, whole)
         METHODS.register(name, m, paper=paper, base=base, params=", ".join(f"{p.name}{'[model]' if p.per_model else ''}={p.default!r} {p.range}" for p in params),
                          summary=summary)
         return m
@@ -209,10 +211,10 @@ def _kth_largest(a: Tensor, # flat non-negative values [n]
     n = a.numel()
     if n <= 1 << 17: return torch.kthvalue(a, n - k + 1).values
     g = torch.Generator().manual_seed(n * 7919 + k)
-    m = min(1 << 16, n // 16)
-    s = a[torch.randint(n, (m,), generator=g)].sort().values
+    m = min(1 << 15, n // 16)
+    s = a[torch.randint(n, (m,), generator=g)]
     q, margin = 1 - k / n, 6 / math.sqrt(m) + 1e-3
-    lo = s[max(0, int((q - margin) * m))]; hi = s[min(m - 1, int((q + margin) * m) + 1)]
+    lo = torch.kthvalue(s, max(0, int((q - margin) * m)) + 1).values; hi = torch.kthvalue(s, min(m - 1, int((q + margin) * m) + 1) + 1).values
     above = int(torch.count_nonzero(a > hi))
     if above < k:
         cand = a[(a >= lo) & (a <= hi)]
@@ -243,27 +245,45 @@ def topk_mask(x: Tensor, # any shape; ranked by absolute value
 
 _ARGSORT_BELOW = 1 << 16   # tensors smaller than this are trimmed with mergekit's own full sort (cheap, and its exact tie choice)
 
-def _sorted_mask(a: Tensor, density: float, kind: str, gamma: float = 0.0) -> Tensor:
+def _sorted_mask(a: Tensor, density: float, kind: str, gamma: float = 0.0, k: int | None = None) -> Tensor:
     "Masks chosen through a full sort, so ties fall as torch's (unstable) sort orders them: mergekit's exact choice, slower."
     w, n = a.reshape(-1), a.numel()
     mask = torch.zeros(n, dtype=torch.bool)
-    if kind == "magnitude": mask[torch.argsort(w, descending=True)[:max(1, int(density * n))]] = True
+    if kind == "magnitude": mask[torch.argsort(w, descending=True)[:k or max(1, int(density * n))]] = True
     else:
         target, n_top = int(density * n), int(gamma * n)
         n_bot = max(0, n - target - n_top)
         mask[torch.sort(w, descending=False).indices[n_bot:n_bot + target]] = True
     return mask.reshape(a.shape)
 
+def _trim(a: Tensor, # flat non-negative magnitudes [n]
+          k: int, # how many to keep, 1 <= k
+          drop: bool = False, # return the mask of dropped entries instead of kept ones
+          sort_ties: bool = False, # tied magnitudes straddling the cut: mergekit's full sort decides (else the lower indices are kept)
+         ) -> Tensor:
+    "Keep (or drop) mask of the k largest magnitudes; mergekit's own full sort below `_ARGSORT_BELOW` entries or, with `sort_ties`, when ties straddle the cut."
+    n = a.numel()
+    if k >= n: return torch.zeros(n, dtype=torch.bool) if drop else torch.ones(n, dtype=torch.bool)
+    if n < _ARGSORT_BELOW: m = _sorted_mask(a, k / n, "magnitude", k=k); return ~m if drop else m
+    thr = _kth_largest(a, k)
+    m = a < thr if drop else a >= thr
+    extra = (n - int(torch.count_nonzero(m)) if drop else int(torch.count_nonzero(m))) - k
+    if extra > 0 and thr > 0:   # tied magnitudes straddle the cut (zeros change nothing: kept or not, they add 0)
+        if sort_ties: m = _sorted_mask(a, k / n, "magnitude", k=k); return ~m if drop else m
+        m[(a == thr).nonzero().reshape(-1)[-extra:]] = drop   # keep the lower indices
+    return m
+
 def magnitude_mask(x: Tensor, # a task vector (any shape)
                    density: float, # fraction of entries to keep, in (0, 1]
                    inplace: bool = False, # overwrite `x` with |x|
+                   sort_ties: bool = False, # magnitudes tied at the cut: keep those mergekit's full sort keeps (else the lower indices)
                   ) -> Tensor:
     "TIES sparsification: keep max(1, int(density·n)) largest-magnitude entries (all when density = 1)."
     density = check_number(density, "density", 0, 1, lo_open=True)
     if density >= 1: return torch.ones_like(x, dtype=torch.bool)
     if x.numel() == 0: return torch.zeros_like(x, dtype=torch.bool)
-    if x.numel() < _ARGSORT_BELOW: return _sorted_mask(x.detach().abs().float(), density, "magnitude")
-    return topk_mask(x, max(1, int(density * x.numel())), inplace)
+    a = (x.detach().abs_() if inplace else x.detach().abs()).float().reshape(-1)
+    return _trim(a, max(1, int(density * x.numel())), sort_ties=sort_ties).reshape(x.shape)
 
 def breadcrumbs_mask(x: Tensor, # a task vector (any shape)
                      density: float, # fraction of entries to keep, in (0, 1]
@@ -272,13 +292,7 @@ def breadcrumbs_mask(x: Tensor, # a task vector (any shape)
     "Breadcrumbs: drop the top `gamma` by magnitude, then the smallest, to keep int(density·n) entries."
     density, gamma = check_number(density, "density", 0, 1, lo_open=True), check_number(gamma, "gamma", 0, 1)
     if density >= 1: return torch.ones_like(x, dtype=torch.bool)
-    if x.numel() < _ARGSORT_BELOW: return _sorted_mask(x.detach().abs().float(), density, "breadcrumbs", gamma)
-    n = x.numel()
-    target, n_top = int(density * n), int(gamma * n)
-    n_bot = max(0, n - target - n_top)
-    hi = min(n, n_bot + target)  # keep ascending ranks [n_bot, hi)
-    a = x.detach().abs().reshape(-1)
-    return (_topk_abs(a, n - n_bot) & ~_topk_abs(a, n - hi)).reshape(x.shape)
+    return _sorted_mask(x.detach().abs().float(), density, "breadcrumbs", gamma)   # mergekit's own sort: its exact choice among ties
 
 def random_mask(x: Tensor, # a task vector (any shape)
                 density: float, # keep probability, in (0, 1]
@@ -299,75 +313,120 @@ def l1_rescale(x: Tensor, # the task vector
 
 # %% ../../nbs/31_merging.methods.ipynb #c012
 def _gta_stats(sparsify: str | None):
-    "Per-model statistics of a GTA method: the keep mask and its L1 rescale factor."
+    "Per-model statistics of a GTA method (row-chunked path): the mask of dropped entries and the L1 rescale factor."
     if sparsify is None: return None
     def stats(d: Tensor, i: int, info: TensorInfo, **p) -> dict:
         dens = p["density"][i]
-        d = d.abs_()   # only magnitudes matter from here on (the engine hands over a tensor it owns)
-        if p.get("argsort_ties") and sparsify != "random" and dens < 1: mask = _sorted_mask(d, dens, sparsify, p.get("gamma", [0.0] * (i + 1))[i])
-        elif sparsify == "magnitude": mask = magnitude_mask(d, dens)
-        elif sparsify == "breadcrumbs": mask = breadcrumbs_mask(d, dens, p["gamma"][i])
-        else: mask = random_mask(d, dens, info.generator(i))
-        scale = l1_rescale(d, mask) if p.get("rescale", False) and dens < 1 else 1.0
-        return {"mask": mask, "scale": scale}
+        if dens >= 1: return {"drop": None, "scale": 1.0}
+        if sparsify == "random":
+            keep = random_mask(d, dens, info.generator(i))
+            scale = l1_rescale(d, keep) if p.get("rescale", False) else 1.0
+            return {"drop": ~keep, "scale": scale}
+        a = d.abs_()   # only magnitudes matter from here on (the engine hands over a tensor it owns)
+        if sparsify == "magnitude": drop = _trim(a.view(-1), max(1, int(dens * a.numel())), drop=True, sort_ties=bool(p.get("argsort_ties"))).view(a.shape)
+        else: drop = ~breadcrumbs_mask(a, dens, p["gamma"][i])
+        scale = 1.0
+        if p.get("rescale", False):
+            before = float(a.sum(dtype=torch.float64)); after = float(a.masked_fill_(drop, 0).sum(dtype=torch.float64))
+            scale = before / after if before >= 1e-7 and after >= 1e-7 else 1.0
+        return {"drop": drop, "scale": scale}
     return stats
 
+def _combine(ds: list[Tensor], # weighted, sparsified task vectors (overwritten)
+             base: Tensor, # the base tensor (rows of it)
+             weight: list[float], # the models' weights
+             consensus: bool, # TIES sign election
+             normalize: bool, # divide by the summed weights (of the agreeing models, with consensus)
+             lambda_: float, # scale of the merged task vector
+            ) -> Tensor:
+    "base + lambda * (sum, or sign-elected disjoint sum, of the task vectors) / divisor; in place on `ds` (mergekit's order of operations)."
+    if consensus:
+        total = ds[0].clone()
+        for d in ds[1:]: total.add_(d)
+        e = torch.where(total >= 0, 1.0, -1.0)   # the elected sign: + where the weighted sum is >= 0
+        del total
+        num = torch.zeros_like(base); div = torch.zeros_like(base) if normalize else None
+        for i, d in enumerate(ds):   # d agrees with the elected sign e exactly where d * e > 0; then d = e * relu(d * e)
+            r = d.mul_(e).clamp_(min=0)
+            num.add_(r)
+            if normalize: div.add_(r > 0, alpha=weight[i])
+        num.mul_(e)
+        if normalize: div.masked_fill_(div == 0, 1); num.div_(div)
+    else:
+        num = ds[0]
+        for d in ds[1:]: num.add_(d)
+        if normalize:
+            s = sum(weight)
+            if abs(s) >= 1e-8: num.div_(s)
+    if lambda_ != 1: num.mul_(lambda_)
+    return num.add_(base)
+
 def _gta(consensus: bool):
-    "The combination step shared by the GTA methods; works on whole tensors or on row chunks (`rows`)."
+    "The combination step shared by the GTA methods; works on whole tensors or on row chunks (`rows`), with `stats` masks."
     def fn(tensors, base, info, stats, rows, weight, normalize=False, lambda_=1.0, **_):
-        acc = div = None
-        deltas = []
+        ds = []
         for i, x in enumerate(tensors):
-            d = x - base
-            if stats is not None:
-                d.mul_(stats[i]["mask"][rows])
+            d = x.sub_(base)   # the inputs are the caller's own copies (the engine's reads; `MergeMethod.__call__` copies)
+            if stats is not None and stats[i]["drop"] is not None:
+                d.masked_fill_(stats[i]["drop"][rows], 0)
                 if stats[i]["scale"] != 1.0: d.mul_(stats[i]["scale"])
             if weight[i] != 1: d.mul_(weight[i])
-            deltas.append(d)
-        if consensus:
-            total = deltas[0].clone()
-            for d in deltas[1:]: total.add_(d)
-            pos = total >= 0   # the elected sign: + where the weighted sum is >= 0
-            del total
-            for i, d in enumerate(deltas):
-                agree = torch.where(pos, d > 0, d < 0)   # sign(d) == elected sign (zeros never agree)
-                acc = d * agree if acc is None else acc.addcmul_(d, agree)
-                div = agree * weight[i] if div is None else div.add_(agree, alpha=weight[i])
-            div[div == 0] = 1
-        else:
-            acc = torch.stack(deltas).sum(0) if len(deltas) > 1 else deltas[0]
-            s = sum(weight)
-            div = 1.0 if abs(s) < 1e-8 else s
-        if normalize: acc = acc / div
-        if lambda_ != 1: acc = acc * lambda_
-        return base + acc
+            ds.append(d)
+        return _combine(ds, base, weight, consensus, normalize, lambda_)
     return fn
+
+def _gta_whole(consensus: bool, sparsify: str | None):
+    "The fused whole-tensor path of a GTA method (the engine's, on tensors it owns): the numbers of `stats` + `fn` in fewer passes."
+    def whole(tensors, base, info, weight, density=None, gamma=None, normalize=False, lambda_=1.0, rescale=False, argsort_ties=False, **_):
+        ds = []
+        for i, x in enumerate(tensors):
+            d = x.sub_(base)   # the engine's own copy: overwritten
+            scale = float(weight[i])
+            if sparsify is not None and density[i] < 1:
+                if sparsify == "random":
+                    keep = random_mask(d, density[i], info.generator(i))
+                    before = float(d.abs().sum(dtype=torch.float64)) if rescale else 0.0
+                    d.mul_(keep)
+                else:
+                    a = d.abs()
+                    before = float(a.sum(dtype=torch.float64)) if rescale else 0.0
+                    if sparsify == "magnitude": drop = _trim(a.view(-1), max(1, int(density[i] * a.numel())), drop=True, sort_ties=argsort_ties).view(a.shape)
+                    else: drop = ~breadcrumbs_mask(a, density[i], gamma[i])
+                    del a
+                    d.masked_fill_(drop, 0); del drop
+                if rescale:
+                    after = float(d.abs().sum(dtype=torch.float64))
+                    if before >= 1e-7 and after >= 1e-7: d.mul_(before / after)
+            if scale != 1: d.mul_(scale)
+            ds.append(d)
+        return _combine(ds, base, weight, consensus, normalize, lambda_)
+    return whole
 
 _W = Param("weight", float, per_model=True, doc="scale of the model's task vector (any finite number; negative subtracts it)")
 _LAMBDA = Param("lambda", float, default=1.0, doc="scale of the summed task vectors (any finite number)")
 _DENS = Param("density", float, per_model=True, default=1.0, lo=0, hi=1, lo_open=True,
               doc="fraction of task-vector entries kept; 0 would keep none and silently drop the model (give it weight 0 instead)")
-_ARGSORT = Param("argsort_ties", bool, default=False, doc="pick among equal magnitudes with a full (unstable) sort, as mergekit: its exact output, ~4x slower")
+_ARGSORT = Param("argsort_ties", bool, default=False, doc="magnitudes tied at the cut: keep those mergekit's full (unstable) sort keeps (its exact output; a sort per such tensor) instead of the lower indices")
 
-task_arithmetic = merge_method("task_arithmetic", paper="arXiv:2212.04089", rowwise=True,
+task_arithmetic = merge_method("task_arithmetic", whole=_gta_whole(False, None), paper="arXiv:2212.04089", rowwise=True,
     params=[_W, Param("normalize", bool, default=False, doc="divide by the summed weights"), _LAMBDA],
     summary="base + lambda * sum(w_i * (theta_i - base))")(_gta(False))
-ties = merge_method("ties", paper="arXiv:2306.01708", rowwise=True, stats=_gta_stats("magnitude"),
+ties = merge_method("ties", whole=_gta_whole(True, "magnitude"), paper="arXiv:2306.01708", rowwise=True, stats=_gta_stats("magnitude"),
     params=[_W, _DENS, Param("normalize", bool, default=True), _LAMBDA, Param("rescale", bool, default=False),
             Param("int8_mask", bool, default=False, doc="accepted for mergekit configs; no effect on the values"), _ARGSORT],
     summary="trim to top-density magnitudes, elect signs, disjoint mean")(_gta(True))
-dare_linear = merge_method("dare_linear", paper="arXiv:2311.03099", rowwise=True, stats=_gta_stats("random"),
+dare_linear = merge_method("dare_linear", whole=_gta_whole(False, "random"), paper="arXiv:2311.03099", rowwise=True, stats=_gta_stats("random"),
     params=[_W, _DENS, Param("normalize", bool, default=False), _LAMBDA, Param("rescale", bool, default=True)],
     summary="random drop (keep prob. density), L1 rescale, weighted sum")(_gta(False))
-dare_ties = merge_method("dare_ties", paper="arXiv:2311.03099", rowwise=True, stats=_gta_stats("random"),
+dare_ties = merge_method("dare_ties", whole=_gta_whole(True, "random"), paper="arXiv:2311.03099", rowwise=True, stats=_gta_stats("random"),
     params=[_W, _DENS, Param("normalize", bool, default=False), _LAMBDA, Param("rescale", bool, default=True),
             Param("int8_mask", bool, default=False)],
     summary="random drop, L1 rescale, TIES sign consensus")(_gta(True))
 _GAMMA = Param("gamma", float, per_model=True, default=0.01, lo=0, hi=1, doc="fraction of the largest entries dropped")
-breadcrumbs = merge_method("breadcrumbs", paper="arXiv:2312.06795", rowwise=True, stats=_gta_stats("breadcrumbs"),
+breadcrumbs = merge_method("breadcrumbs", whole=_gta_whole(False, "breadcrumbs"), paper="arXiv:2312.06795", rowwise=True, stats=_gta_stats("breadcrumbs"),
     params=[_W, _DENS, _GAMMA, Param("normalize", bool, default=False), _LAMBDA, Param("rescale", bool, default=False), _ARGSORT],
     summary="drop the largest gamma and the smallest entries, weighted sum")(_gta(False))
-breadcrumbs_ties = merge_method("breadcrumbs_ties", paper="arXiv:2312.06795", rowwise=True, stats=_gta_stats("breadcrumbs"),
+breadcrumbs_ties = merge_method("breadcrumbs_ties", whole=_gta_whole(True, "breadcrumbs"), paper="arXiv:2312.06795", rowwise=True, stats=_gta_stats("breadcrumbs"),
     params=[_W, _DENS, _GAMMA, Param("normalize", bool, default=False), _LAMBDA, Param("rescale", bool, default=False),
             Param("int8_mask", bool, default=False), _ARGSORT],
     summary="breadcrumbs with TIES sign consensus")(_gta(True))
