@@ -12,7 +12,7 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 import torch
 from torch import nn
 
-from ..core import Registry, check, check_choice, describe, said
+from ..core import Registry, check, check_choice, check_number, check_tensor, describe, said
 from ..models import Anatomy, anatomy
 
 # %% auto #0
@@ -301,11 +301,25 @@ class Hooks:
         return isinstance(ev, _StopForward) and ev.args == (id(self),)
 
 # %% ../../nbs/21_probes.hooks.ipynb #f0687a9d
+def _positions(positions, arg: str = "positions") -> list[int] | None:
+    "Positions as a list of ints (None stays None); each is checked against the sequence length when a hook runs."
+    if positions is None: return None
+    ps = [positions] if isinstance(positions, int) and not isinstance(positions, bool) else positions
+    if isinstance(ps, torch.Tensor) and ps.ndim <= 1 and not ps.is_floating_point(): ps = ps.reshape(-1).tolist()
+    check(isinstance(ps, (list, tuple, range)), arg, "an int or a list of ints (negative counts from the end), or None", positions, TypeError)
+    check(len(ps) > 0, arg, "at least one position (None for every position)", positions)
+    return [check_number(q, arg, integer=True) for q in ps]
+
+def _pos_index(positions: list[int], n: int, device) -> torch.Tensor:
+    "Positions as an index into a sequence of length n (refusing any outside it instead of wrapping around)."
+    bad = [q for q in positions if not -n <= q < n]
+    if bad: raise ValueError(f"positions: expected positions in [-{n}, {n}) (a sequence of {n}), got {bad}")
+    return torch.as_tensor(positions, device=device) % n
+
 def _index(x: torch.Tensor, positions, dim: int) -> torch.Tensor:
     "x at `positions` along `dim` (a copy, so the full tensor is not kept alive)."
     if positions is None: return x
-    idx = torch.as_tensor(positions, device=x.device) % x.shape[dim]
-    return x.index_select(dim, idx)
+    return x.index_select(dim, _pos_index(positions, x.shape[dim], x.device))
 
 def _join(parts: list[torch.Tensor], dim: int) -> torch.Tensor:
     "Join the captures of several forward calls along the position axis (zero-pad trailing axes)."
@@ -328,14 +342,14 @@ class capture(Hooks):
     def __init__(self, model: nn.Module, # a Hugging Face model of a registered family
                  sites: str | Sequence[str], # site names or globs, e.g. "block.*" or ["attn_out.3", "head.3.*"]
                  *,
-                 positions: int | Sequence[int] | None = None, # keep only these positions (e.g. [-1]); None keeps all
+                 positions: int | Sequence[int] | None = None, # keep only these positions (e.g. [-1]; each in [-seq, seq)); None keeps all
                  detach: bool = True, # detach from the graph (False keeps gradients flowing, for attribution)
                  to: str | torch.device | None = "cpu", # where kept tensors go; None leaves them where they are
                  stop_after: int | str | None = None, # end the forward pass after this block; "auto": after the last needed site
                 ):
         super().__init__(model)
         self.sites = resolve(model, sites)
-        self.positions = [positions] if isinstance(positions, int) else positions
+        self.positions = _positions(positions)
         self.detach, self.to = detach, None if to is None else torch.device(to)
         self.acts = Captured()
         for s in self.sites: self._add(s, self._keeper(s))
@@ -410,7 +424,7 @@ def activations(model: nn.Module, # a Hugging Face model of a registered family
                 sites: str | Sequence[str], # site names or globs
                 *,
                 tok=None, # the tokenizer, for strings
-                positions: int | Sequence[int] | None = None, # keep only these positions
+                positions: int | Sequence[int] | None = None, # keep only these positions (each in [-seq, seq)); None keeps all
                 stop_after: int | str | None = "auto", # early stop after the last needed block (None: run the whole model)
                 to: str | torch.device | None = "cpu", # where kept tensors go
                 grad: bool = False, # run with gradients enabled
@@ -426,7 +440,7 @@ def _at(fn: Callable, positions, dim: int) -> Callable:
     "Apply fn only at `positions` along `dim` (all positions when None)."
     if positions is None: return fn
     def at(x):
-        idx = torch.as_tensor(positions, device=x.device) % x.shape[dim]
+        idx = _pos_index(positions, x.shape[dim], x.device)
         y = x.clone()
         y.index_copy_(dim, idx, fn(x.index_select(dim, idx)))
         return y
@@ -450,14 +464,15 @@ class patch(Hooks):
     def __init__(self, model: nn.Module, # a Hugging Face model of a registered family
                  values: Mapping[str, torch.Tensor | Callable], # site name or glob -> tensor or function of the activation
                  *,
-                 positions: int | Sequence[int] | None = None, # act only at these positions
+                 positions: int | Sequence[int] | None = None, # act only at these positions (each in [-seq, seq)); None: all
                 ):
         super().__init__(model)
         check(isinstance(values, Mapping) and len(values) > 0, "values", "a non-empty dict {site: tensor or function}", values, TypeError)
-        positions = [positions] if isinstance(positions, int) else positions
+        positions = _positions(positions)
         for name, v in values.items():
             check(isinstance(v, torch.Tensor) or callable(v), f"values[{name!r}]", "a tensor or a function of the activation", v, TypeError)
-            for s in _writable(resolve(model, name), "values"):
+            if isinstance(v, torch.Tensor): check_tensor(v, f"values[{name!r}]", finite=True)
+            for s in _writable(resolve(model, name, "values"), "values"):
                 fn = v
                 if isinstance(v, torch.Tensor):  # a full-length tensor is read at the same positions it is written to
                     full = positions is not None and v.ndim > s.spec.seq_dim and v.shape[s.spec.seq_dim] > 1
@@ -468,8 +483,10 @@ class patch(Hooks):
 def _reference(model, sites: list[Site], reference, tok) -> tuple[Mapping, torch.Tensor | None]:
     "Activations at `sites` on reference inputs (or already captured ones), and the reference's attention mask."
     check(reference is not None, "reference", "inputs (or captured activations) to take means or resamples from", reference)
-    if isinstance(reference, Mapping) and all(s.name in reference for s in sites): return reference, None
-    batch = encode_inputs(model, reference, tok)
+    if isinstance(reference, Mapping) and all(s.name in reference for s in sites):
+        for s in sites: check_tensor(reference[s.name], f"reference[{s.name!r}]", finite=True)
+        return reference, None
+    batch = encode_inputs(model, reference, tok, arg="reference")
     with torch.no_grad(): return activations(model, batch, [s.name for s in sites], stop_after=None, to=None), batch["attention_mask"]
 
 ABLATIONS = Registry("ablation")
@@ -499,15 +516,16 @@ class ablate(Hooks):
                  *,
                  reference=None, # inputs (or captured activations) for "mean" and "resample"
                  tok=None, # tokenizer, when `reference` is text
-                 positions: int | Sequence[int] | None = None, # act only at these positions
-                 seed: int = 0, # for "resample"
+                 positions: int | Sequence[int] | None = None, # act only at these positions (each in [-seq, seq)); None: all
+                 seed: int = 0, # for "resample", an int in [0, inf)
                 ):
         super().__init__(model)
         check_choice(how, ABLATIONS.names(), "how")
+        seed = check_number(seed, "seed", 0, None, integer=True)
         ss = _writable(resolve(model, sites))
         ref, mask = _reference(model, ss, reference, tok) if how != "zero" else ({}, None)
         gen = torch.Generator().manual_seed(seed)
-        positions = [positions] if isinstance(positions, int) else positions
+        positions = _positions(positions)
         for s in ss:
             r = ref.get(s.name)
             m = None if r is None else (mask if mask is not None else torch.ones(r.shape[:2])).to(r.device)
@@ -515,9 +533,12 @@ class ablate(Hooks):
 
 # %% ../../nbs/21_probes.hooks.ipynb #643f8f9e
 def _vector(v, arg: str) -> torch.Tensor:
-    v = torch.as_tensor(v)
-    check(v.ndim == 1, arg, "a 1-d vector [d]", v)
-    return v
+    "A finite 1-d float vector from a tensor or a list of numbers."
+    try: v = torch.as_tensor(v)
+    except (TypeError, ValueError, RuntimeError): raise TypeError(f"{arg}: expected a 1-d tensor of numbers [d], got {describe(v)}") from None
+    check(v.ndim == 1 and v.numel() > 0, arg, "a 1-d vector [d]", v)
+    check(v.is_floating_point() or v.dtype in (torch.int32, torch.int64), arg, "a vector of real numbers", v, TypeError)
+    return check_tensor(v.float() if not v.is_floating_point() else v, arg, finite=True)
 
 class steer(Hooks):
     "Context manager: add `alpha * vector` to the activation at `site` (activation addition)."
@@ -525,14 +546,14 @@ class steer(Hooks):
                  site: str | Sequence[str], # site name(s) or glob, e.g. "block.12" or "block.*"
                  vector: torch.Tensor, # the direction to add [d]
                  *,
-                 alpha: float = 1.0, # strength (negative subtracts)
-                 positions: int | Sequence[int] | None = None, # add only at these positions (None: every position)
+                 alpha: float = 1.0, # strength, a finite number (negative subtracts)
+                 positions: int | Sequence[int] | None = None, # add only at these positions (each in [-seq, seq)); None: every position
                 ):
         super().__init__(model)
         v = _vector(vector, "vector")
-        check(isinstance(alpha, (int, float)) and not isinstance(alpha, bool), "alpha", "a number", alpha, TypeError)
-        positions = [positions] if isinstance(positions, int) else positions
-        for s in _writable(resolve(model, site), "site"):
+        alpha = check_number(alpha, "alpha")
+        positions = _positions(positions)
+        for s in _writable(resolve(model, site, "site"), "site"):
             def add(x, s=s):
                 check(x.shape[-1] == v.shape[0], "vector", f"a vector of size {x.shape[-1]} (the width of {s.name!r})", v)
                 return x + alpha * v.to(x)
@@ -544,14 +565,14 @@ class project_out(Hooks):
                  site: str | Sequence[str], # site name(s) or glob, e.g. "block.*"
                  direction: torch.Tensor, # the direction to remove [d] (normalised here)
                  *,
-                 positions: int | Sequence[int] | None = None, # act only at these positions
+                 positions: int | Sequence[int] | None = None, # act only at these positions (each in [-seq, seq)); None: all
                 ):
         super().__init__(model)
         d = _vector(direction, "direction")
         check(bool(d.norm() > 0), "direction", "a non-zero vector", d)
         d = d / d.norm()
-        positions = [positions] if isinstance(positions, int) else positions
-        for s in _writable(resolve(model, site), "site"):
+        positions = _positions(positions)
+        for s in _writable(resolve(model, site, "site"), "site"):
             def proj(x, s=s):
                 check(x.shape[-1] == d.shape[0], "direction", f"a vector of size {x.shape[-1]} (the width of {s.name!r})", d)
                 u = d.to(x)
@@ -571,12 +592,12 @@ class mask_tokens(Hooks):
             check(from_layer.ndim == 1 and bool(((from_layer >= 0) & (from_layer <= n)).all()), "from_layer", f"ints in [0, {n}] (one per batch row)", from_layer)
             first = int(from_layer.min())
         else:
-            check(isinstance(from_layer, int) and 0 <= from_layer <= n, "from_layer", f"an int in [0, {n}] or a tensor of them per row", from_layer)
-            first = from_layer
+            first = from_layer = check_number(from_layer, "from_layer", 0, n, integer=True)
         if isinstance(positions, torch.Tensor) and positions.dtype == torch.bool:
             check(positions.ndim == 2, "positions", "a bool mask [batch, seq] or a list of positions", positions)
         else:
-            positions = [int(p) for p in positions]
+            check(isinstance(positions, (list, tuple, range, torch.Tensor)), "positions", "a list of ints or a bool mask [batch, seq]", positions, TypeError)
+            positions = [check_number(q, "positions", integer=True) for q in (positions.tolist() if isinstance(positions, torch.Tensor) else positions)]
             check(len(positions) > 0, "positions", "at least one position", positions)
         self.positions, self.from_layer = positions, from_layer
         for i in range(first, n): self._add(_parse(self.anatomy, f"attn_mask.{i}"), lambda m, i=i: self._cut(m, i))
@@ -588,7 +609,7 @@ class mask_tokens(Hooks):
             hide = torch.nn.functional.pad(hide, (0, k - hide.shape[1])) if hide.shape[1] < k else hide
         else:
             hide = torch.zeros(b, k, dtype=torch.bool, device=m.device)
-            hide[:, torch.as_tensor(self.positions, device=m.device) % k] = True
+            hide[:, _pos_index(self.positions, k, m.device)] = True
         if isinstance(self.from_layer, torch.Tensor): hide = hide & (self.from_layer.to(m.device) <= layer)[:, None]
         qpos = torch.arange(k - q, k, device=m.device)  # absolute positions of the queries (a KV cache holds the rest)
         inside = hide.gather(1, qpos.expand(b, q))  # [b, q]: the query itself is a hidden token

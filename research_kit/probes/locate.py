@@ -10,7 +10,7 @@ from typing import Callable, Sequence
 import torch
 from torch import nn
 
-from ..core import check, check_choice, describe, said
+from ..core import check, check_choice, check_number, describe, said
 from ..models import anatomy
 from .hooks import activations, capture, encode_inputs, forward, mask_tokens, patch, resolve
 
@@ -31,14 +31,21 @@ def logit_lens(model: nn.Module, # a causal LM of a registered family
                prompt: str, # the text
                target: str | None = None, # a token to follow (its first token if it splits); None: the model's final top-1
                *,
-               k: int = 5, # top tokens to list per layer
-               position: int = -1, # which position to read
+               k: int = 5, # top tokens to list per layer, an int in [1, vocab]
+               position: int = -1, # which position to read, an int in [-seq, seq)
               ):
     "Per layer: the top-k tokens, and the rank and probability of `target`, at `position` (a polars table)."
     import polars as pl
     norm, unembed = _lm_head(model)
     a = anatomy(model)
-    acts = activations(model, prompt, [f"block.{i}" for i in range(a.n_layers)], tok=tok, positions=[position], to=None)
+    check(isinstance(prompt, str), "prompt", "a string", prompt, TypeError)
+    batch = encode_inputs(model, prompt, tok, arg="prompt")
+    k = check_number(k, "k", 1, a.vocab_size, integer=True)
+    n = batch["input_ids"].shape[1]
+    position = check_number(position, "position", -n, n - 1, integer=True)
+    if target is not None:
+        check(isinstance(target, str) and len(tok(target, add_special_tokens=False)["input_ids"]) > 0, "target", "text of at least one token, or None", target)
+    acts = activations(model, batch, [f"block.{i}" for i in range(a.n_layers)], positions=[position], to=None)
     hs = torch.stack([acts[f"block.{i}"][0, 0] for i in range(a.n_layers)])  # [layers, d_model]
     probs = unembed(norm(hs)).float().softmax(-1)
     tid = int(probs[-1].argmax()) if target is None else tok(target, add_special_tokens=False)["input_ids"][0]
@@ -74,12 +81,14 @@ def layer_states(model: nn.Module, # a Hugging Face model of a registered family
                  texts: Sequence[str], # the inputs
                  *,
                  pooling: str = "last", # "last" real token or "mean" over real tokens
-                 batch_size: int = 32, # texts per forward pass
+                 batch_size: int = 32, # texts per forward pass, an int in [1, inf)
                 ) -> torch.Tensor:
     "One vector per text and layer (the residual stream after each block): [layers, n_texts, d_model]."
     from tqdm.auto import tqdm
     check_choice(pooling, ["last", "mean"], "pooling")
-    check(len(texts) > 0 and all(isinstance(t, str) for t in texts), "texts", "a non-empty list of strings", texts)
+    check(isinstance(texts, (list, tuple)) and len(texts) > 0 and all(isinstance(t, str) for t in texts), "texts", "a non-empty list of strings", texts)
+    check(all(texts), "texts", "non-empty strings (an empty one has no token to run)", said(f"an empty string at index {[bool(t) for t in texts].index(False)}" if not all(texts) else ""))
+    batch_size = check_number(batch_size, "batch_size", 1, None, integer=True)
     a = anatomy(model)
     out = []
     chunks = [texts[i:i + batch_size] for i in range(0, len(texts), batch_size)]
@@ -120,9 +129,9 @@ def probe_layers(states: torch.Tensor, # [layers, n, d] from `layer_states`
                  *,
                  kind: str = "logistic", # "logistic" (accuracy) or "ridge" (R²)
                  types: Sequence | None = None, # the type of each item for the control task (default: the item itself)
-                 test_size: float = 0.3, # held-out fraction
-                 l2: float = 1e-3, # weight decay of the probe
-                 seed: int = 0, # split and control labels
+                 test_size: float = 0.3, # held-out fraction, in (0, 1)
+                 l2: float = 1e-3, # weight decay of the probe, in [0, inf)
+                 seed: int = 0, # split and control labels, an int in [0, inf)
                 ):
     "Fit a probe per layer; held-out score, control-task score and selectivity per layer (a polars table)."
     import polars as pl
@@ -130,7 +139,10 @@ def probe_layers(states: torch.Tensor, # [layers, n, d] from `layer_states`
     check(isinstance(states, torch.Tensor) and states.ndim == 3, "states", "a tensor [layers, n, d]", states)
     n = states.shape[1]
     check(len(labels) == n, "labels", f"{n} labels (one per item)", said(f"{len(labels)}"))
-    check(isinstance(test_size, float) and 0 < test_size < 1, "test_size", "a fraction in (0, 1)", test_size)
+    test_size = check_number(test_size, "test_size", 0, 1, lo_open=True, hi_open=True)
+    l2 = check_number(l2, "l2", 0, None)
+    seed = check_number(seed, "seed", 0, None, integer=True)
+    check(bool(torch.isfinite(states).all()), "states", "finite values (no NaN or inf)", said(f"{describe(states)} with non-finite entries"))
     g = torch.Generator().manual_seed(seed)
     if kind == "logistic":
         classes = sorted(set(labels)); y = torch.tensor([classes.index(l) for l in labels])
@@ -164,8 +176,9 @@ def _sweep_sites(model, kinds: Sequence[str]) -> list:
         sites += resolve(model, f"{k}.*.*" if k == "head" else f"{k}.*")
     return sites
 
-def _pair(model, tok, clean, corrupted) -> tuple[dict, dict]:
-    c, r = encode_inputs(model, clean, tok), encode_inputs(model, corrupted, tok)
+def _pair(model, tok, clean, corrupted, metric) -> tuple[dict, dict]:
+    check(callable(metric), "metric", "a function of the logits (an encoder: last hidden state) returning a scalar", metric, TypeError)
+    c, r = encode_inputs(model, clean, tok, arg="clean"), encode_inputs(model, corrupted, tok, arg="corrupted")
     check(c["input_ids"].shape == r["input_ids"].shape, "corrupted", f"inputs of the clean shape {list(c['input_ids'].shape)}", r["input_ids"])
     return c, r
 
@@ -192,7 +205,7 @@ def patching_sweep(model: nn.Module, # a Hugging Face model of a registered fami
                   ):
     "Exact activation patching: per site (and position), the metric when that site is restored from the clean run."
     from tqdm.auto import tqdm
-    c, r = _pair(model, tok, clean, corrupted)
+    c, r = _pair(model, tok, clean, corrupted, metric)
     sites = _sweep_sites(model, kinds)
     acts = activations(model, c, [s.name for s in sites], stop_after=None, to=None)
     hi, lo = float(metric(_out(model(**c)))), float(metric(_out(model(**r))))
@@ -214,7 +227,7 @@ def attribution_patching(model: nn.Module, # a Hugging Face model of a registere
                          per_position: bool = True, # one estimate per position (else summed over positions)
                         ):
     "Attribution patching: gradient × (clean − corrupted) per site (and position), one backward pass for all."
-    c, r = _pair(model, tok, clean, corrupted)
+    c, r = _pair(model, tok, clean, corrupted, metric)
     sites = _sweep_sites(model, kinds)
     read = sorted({f"z.{s.layer}" if s.kind == "head" else s.name for s in sites})
     with torch.no_grad():
@@ -256,12 +269,14 @@ def _scores_table(scores: torch.Tensor, name: str):
 def head_scores(model: nn.Module, # a Hugging Face model of a registered family
                 tok, # its tokenizer
                 *,
-                n: int = 32, # random tokens per half
-                batch: int = 8, # sequences
-                seed: int = 0, # which random tokens
+                n: int = 32, # random tokens per half, an int in [1, inf)
+                batch: int = 8, # sequences, an int in [1, inf)
+                seed: int = 0, # which random tokens, an int in [0, inf)
                ):
-    "Previous-token and induction score of every head on repeated random tokens (a polars table)."
+    "Previous-token and induction score of every head on repeated random tokens (a polars table: layer, head, site, previous_token, induction)."
     a = anatomy(model)
+    n, batch = check_number(n, "n", 1, None, integer=True), check_number(batch, "batch", 1, None, integer=True)
+    seed = check_number(seed, "seed", 0, None, integer=True)
     ids = _repeated_tokens(model, tok, n, batch, seed)
     off = ids.shape[1] - 2 * n
     acts = activations(model, ids, "attn_pattern.*", stop_after=None)
@@ -278,17 +293,17 @@ def head_scores(model: nn.Module, # a Hugging Face model of a registered family
 _KEYS = ["castle", "garden", "river", "library", "harbor", "forest", "kitchen", "museum", "market", "bridge", "island", "tower"]
 
 def needle_tasks(tok, # the tokenizer (to size the haystack in tokens)
-                 n: int = 8, # how many tasks
+                 n: int = 8, # how many tasks, an int in [1, inf)
                  *,
-                 context_tokens: int = 300, # haystack length in tokens (about)
+                 context_tokens: int = 300, # haystack length in tokens (about), an int in [32, inf)
                  domain: str = "mixed", # corpus domain for the haystack (`data.corpus`)
                  seed: int = 0, # which needles, depths and haystacks
                 ) -> list[dict]:
     "Needle-in-a-haystack tasks from the shipped corpora: dicts with prompt, answer, needle (char span) and depth."
     import random
     from research_kit.data import corpus, wordnet_geometry
-    check(isinstance(n, int) and n >= 1, "n", "a positive int", n)
-    check(isinstance(context_tokens, int) and context_tokens >= 32, "context_tokens", "an int >= 32", context_tokens)
+    n = check_number(n, "n", 1, None, integer=True)
+    context_tokens = check_number(context_tokens, "context_tokens", 32, None, integer=True)
     rng = random.Random(seed)
     texts = corpus(domain, "eval")["text"].to_list()
     words = [w for w in wordnet_geometry("n")["lemma"].to_list() if w.isalpha() and 5 <= len(w) <= 9]
@@ -328,14 +343,18 @@ def retrieval_scores(model: nn.Module, # a causal LM of a registered family
                      tok, # its tokenizer
                      tasks: Sequence[dict], # from `needle_tasks` (prompt, answer, needle char span)
                      *,
-                     max_new_tokens: int = 6, # tokens to decode per task
-                     success: float = 0.5, # a run counts when more than this share of the answer's words is produced
+                     max_new_tokens: int = 6, # tokens to decode per task, an int in [1, inf)
+                     success: float = 0.5, # a run counts when more than this share of the answer's words is produced, in [0, 1)
                     ):
     "Copy-paste retrieval score of every head, averaged over the successful runs (a polars table; `.runs` per task)."
     import polars as pl
     from tqdm.auto import tqdm
     a = anatomy(model)
-    check(len(tasks) > 0, "tasks", "a non-empty list of needle tasks", tasks)
+    check(isinstance(tasks, (list, tuple)) and len(tasks) > 0, "tasks", "a non-empty list of needle tasks", tasks)
+    for t in tasks: check(isinstance(t, dict) and isinstance(t.get("prompt"), str) and t["prompt"] != "" and {"answer", "needle"} <= set(t),
+                          "tasks", "needle tasks (dicts with a non-empty prompt, answer and needle span)", t)
+    max_new_tokens = check_number(max_new_tokens, "max_new_tokens", 1, None, integer=True)
+    success = check_number(success, "success", 0, 1, hi_open=True)
     total, runs = torch.zeros(a.n_layers, a.n_heads), []
     for task in tqdm(tasks, desc="needles", disable=len(tasks) < 4):
         enc = tok(task["prompt"], return_tensors="pt", return_offsets_mapping=True)
@@ -376,14 +395,17 @@ def token_mask_curve(model: nn.Module, # a causal LM of a registered family
                      prefix: str = "", # text before the segment (kept visible), e.g. an instruction
                      bridge: str = "", # text between segment and target (visible, not scored), e.g. " Answer:"
                      layers: Sequence[int] | None = None, # cut depths to try (default: 0..n_layers)
-                     batch_size: int = 16, # cut depths run together in one batch
+                     batch_size: int = 16, # cut depths run together in one batch, an int in [1, inf)
                     ):
     "Mean NLL of `targets` when `segments` are cut from attention from block L on, for each L (a polars table)."
     import polars as pl
     from tqdm.auto import tqdm
+    batch_size = check_number(batch_size, "batch_size", 1, None, integer=True)
+    check(isinstance(segments, (list, tuple)) and len(segments) > 0 and all(isinstance(s, str) and s for s in segments), "segments", "a non-empty list of non-empty strings", segments)
+    check(isinstance(targets, (list, tuple)) and all(isinstance(t, str) and t for t in targets), "targets", "a list of non-empty strings", targets)
     check(len(segments) == len(targets) and len(segments) > 0, "targets", f"one target per segment ({len(segments)})", said(f"{len(targets)}"))
     a = anatomy(model)
-    layers = list(range(a.n_layers + 1)) if layers is None else sorted(set(int(L) for L in layers))
+    layers = list(range(a.n_layers + 1)) if layers is None else sorted(set(check_number(L, "layers", 0, a.n_layers, integer=True) for L in layers))
     check(all(0 <= L <= a.n_layers for L in layers) and len(layers) > 0, "layers", f"cut depths in [0, {a.n_layers}]", said(f"{layers}"))
     rows = {L: [] for L in layers}
     for seg, tgt in tqdm(list(zip(segments, targets)), desc="token masking", disable=len(segments) < 4):
@@ -409,10 +431,10 @@ def token_mask_curve(model: nn.Module, # a causal LM of a registered family
     return pl.DataFrame([{"layer": L, "nll": sum(v) / len(v), "delta": sum(v) / len(v) - base} for L, v in rows.items()])
 
 def plateau(curve, # a `token_mask_curve` table
-            tol: float = 0.05, # how close to the no-cut value counts as flat (in nats)
+            tol: float = 0.05, # how close to the no-cut value counts as flat (in nats), in [0, inf)
            ) -> list[str]:
     "The plateau: the blocks from which cutting no longer matters (within `tol`), as site names `block.{i}`."
-    check(tol >= 0, "tol", "a non-negative tolerance", tol)
+    tol = check_number(tol, "tol", 0, None)
     rows = sorted(zip(curve["layer"].to_list(), curve["delta"].to_list()))
     n = rows[-1][0]
     start = n

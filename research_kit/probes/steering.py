@@ -12,7 +12,7 @@ from torch import nn
 
 from ..core import Registry, check, check_choice, check_number, check_tensor, describe, said
 from ..models import anatomy
-from .hooks import Hooks, Site, _parse, ablate, activations, all_sites, encode_inputs, head_outputs, resolve, steer
+from .hooks import Hooks, Site, _parse, _vector, ablate, activations, all_sites, encode_inputs, head_outputs, resolve, steer
 from .locate import answer_recall
 
 # %% auto #0
@@ -20,6 +20,13 @@ __all__ = ['STEER_METHODS', 'KNOCKOUTS', 'contrast_vectors', 'logodds', 'steerin
            'knockout_test', 'needle_accuracy', 'masking_test', 'top_sites', 'heads_by_layer']
 
 # %% ../../nbs/23_probes.steering.ipynb #25b0255d
+def _prompts(prompts, arg: str) -> list[str]:
+    "Prompts as a list of non-empty strings (at least one), or a clear error naming `arg`."
+    check(isinstance(prompts, (list, tuple)) and all(isinstance(t, str) for t in prompts), arg, "a list of strings", prompts, TypeError)
+    check(len(prompts) > 0, arg, "at least one prompt" + (" (at least one positive/negative pair)" if arg in ("positive", "negative") else ""), prompts)
+    if not all(prompts): check(False, arg, "non-empty prompts (an empty one has no token to run)", said(f"an empty string at index {[bool(t) for t in prompts].index(False)}"))
+    return list(prompts)
+
 STEER_METHODS = Registry("steering method")
 
 @STEER_METHODS.register("mean_diff", summary="mean of (positive − negative) activations")
@@ -41,11 +48,13 @@ def contrast_vectors(model: nn.Module, # a Hugging Face model of a registered fa
                      sites: str | Sequence[str] = "block.*", # where to read (names or globs)
                      *,
                      method: str = "mean_diff", # "mean_diff" or "pca"
-                     batch_size: int = 32, # prompts per forward pass
+                     batch_size: int = 32, # prompts per forward pass, an int in [1, inf)
                     ) -> dict[str, torch.Tensor]:
     "A steering vector per site from paired prompts: site name -> [d]."
     check_choice(method, STEER_METHODS.names(), "method")
-    check(len(positive) == len(negative) and len(positive) > 0, "negative", f"one negative per positive prompt ({len(positive)})", said(f"{len(negative)}"))
+    _prompts(positive, "positive"); _prompts(negative, "negative")
+    check(len(positive) == len(negative), "negative", f"one negative per positive prompt ({len(positive)})", said(f"{len(negative)}"))
+    batch_size = check_number(batch_size, "batch_size", 1, None, integer=True)
     names = [s.name for s in resolve(model, sites)]
     diffs = {n: [] for n in names}
     for i in range(0, len(positive), batch_size):
@@ -55,9 +64,10 @@ def contrast_vectors(model: nn.Module, # a Hugging Face model of a registered fa
     return {n: STEER_METHODS[method](torch.cat(d)) for n, d in diffs.items()}
 
 # %% ../../nbs/23_probes.steering.ipynb #f229bd06
-def _first_token(tok, word: str) -> int:
+def _first_token(tok, word: str, arg: str = "answers") -> int:
+    check(isinstance(word, str), arg, "answers as strings", word, TypeError)
     ids = tok(word, add_special_tokens=False)["input_ids"]
-    check(len(ids) > 0, "answers", "answers that tokenize to at least one token", word)
+    check(len(ids) > 0, arg, "answers that tokenize to at least one token", word)
     return ids[0]
 
 @torch.no_grad()
@@ -66,16 +76,18 @@ def logodds(model: nn.Module, # a causal LM
             prompts: Sequence[str], # one prompt per example
             a: Sequence[str], # the answer whose log-probability counts positively, per prompt
             b: Sequence[str], # the answer it is compared with, per prompt
-            batch_size: int = 32, # prompts per forward pass
+            batch_size: int = 32, # prompts per forward pass, an int in [1, inf)
            ) -> torch.Tensor:
     "log p(a) − log p(b) of the next token after each prompt (first token of each answer): [n_prompts]."
+    _prompts(prompts, "prompts")
+    batch_size = check_number(batch_size, "batch_size", 1, None, integer=True)
     check(len(prompts) == len(a) == len(b) and len(prompts) > 0, "a", "one answer pair per prompt", said(f"{len(prompts)} prompts, {len(a)} and {len(b)} answers"))
     out = []
     for i in range(0, len(prompts), batch_size):
         batch = encode_inputs(model, list(prompts[i:i + batch_size]), tok)
         logp = model(**batch).logits[:, -1].float().log_softmax(-1)
-        ia = torch.tensor([_first_token(tok, w) for w in a[i:i + batch_size]])
-        ib = torch.tensor([_first_token(tok, w) for w in b[i:i + batch_size]])
+        ia = torch.tensor([_first_token(tok, w, "a") for w in a[i:i + batch_size]])
+        ib = torch.tensor([_first_token(tok, w, "b") for w in b[i:i + batch_size]])
         rows = torch.arange(len(ia))
         out.append((logp[rows, ia] - logp[rows, ib]).cpu())
     return torch.cat(out)
@@ -87,12 +99,17 @@ def steering_sweep(model: nn.Module, # a causal LM of a registered family
                    b: Sequence[str], # answer pushed down, per prompt
                    vector: torch.Tensor, # the steering vector [d_model]
                    site: str, # where to add it, e.g. "block.12"
-                   alphas: Sequence[float] = (-8, -4, -2, -1, 0, 1, 2, 4, 8), # strengths
+                   alphas: Sequence[float] = (-8, -4, -2, -1, 0, 1, 2, 4, 8), # strengths, each a finite number
                    *,
-                   positions: Sequence[int] | None = None, # add only at these positions (None: all)
+                   positions: Sequence[int] | None = None, # add only at these positions (None: all; each in [-seq, seq))
                   ):
     "Log-odds log p(a) − log p(b) per prompt and strength when `alpha · vector` is added at `site` (a polars table)."
     import polars as pl
+    check(isinstance(alphas, (list, tuple, range)) and len(alphas) > 0, "alphas", "a non-empty list of strengths", alphas, TypeError)
+    alphas = [check_number(x, "alphas") for x in alphas]
+    vector = _vector(vector, "vector")
+    check(isinstance(site, str), "site", "one site name, e.g. 'block.12'", site, TypeError)
+    _prompts(prompts, "prompts")
     rows = []
     for alpha in alphas:
         with steer(model, site, vector, alpha=float(alpha), positions=positions):
@@ -118,18 +135,21 @@ def steering_figure(sweep, # a `steering_sweep` table (several sites allowed)
 def _heads(model, heads) -> list[tuple[int, int]]:
     "Heads as (layer, head) pairs from pairs, site names or a table."
     if hasattr(heads, "columns"): heads = list(zip(heads["layer"].to_list(), heads["head"].to_list()))
+    elif isinstance(heads, Mapping): heads = [(l, h) for l, hs in heads.items() for h in (hs if isinstance(hs, (list, tuple, set, range)) else [hs])]
+    check(isinstance(heads, (list, tuple, set)) and len(heads) > 0, "heads", "a non-empty list of (layer, head) pairs, 'head.{l}.{h}' names, {layer: [heads]} or a table", heads)
     a = anatomy(model)
     out = []
     for h in heads:
-        s = _parse(a, h) if isinstance(h, str) else _parse(a, f"head.{h[0]}.{h[1]}") if isinstance(h, (tuple, list)) and len(h) == 2 else None
-        check(s is not None and s.kind == "head", "heads", "(layer, head) pairs, 'head.{l}.{h}' names or a table with layer and head", h)
+        ints = isinstance(h, (tuple, list)) and len(h) == 2 and all(isinstance(x, int) and not isinstance(x, bool) for x in h)
+        s = _parse(a, h, "heads") if isinstance(h, str) else _parse(a, f"head.{h[0]}.{h[1]}", "heads") if ints else None
+        check(s is not None and s.kind == "head", "heads", "(layer, head) pairs, 'head.{l}.{h}' names, {layer: [heads]} or a table with layer and head", h)
         out.append((s.layer, s.head))
     return sorted(set(out))
 
 class mask_heads(Hooks):
     "Context manager: mask heads, uniform attention (query zeroed) or zero output."
     def __init__(self, model: nn.Module, # a Hugging Face model of a registered family
-                 heads, # (layer, head) pairs, 'head.l.h' names, or a table with layer and head columns
+                 heads, # (layer, head) pairs, 'head.l.h' names, {layer: [heads]}, or a table with layer and head columns
                  how: str = "uniform", # "uniform" (zero the query: uniform attention) or "zero" (zero the output)
                 ):
         super().__init__(model)
@@ -316,21 +336,35 @@ def masking_test(model: nn.Module, # a causal LM of a registered family
 def top_sites(table, # a table with a `site` column and a score column
               score: str, # the score column
               *,
-              k: int | None = None, # keep the top k
-              threshold: float | None = None, # or keep those above this
+              k: int | None = None, # keep the top k, an int in [1, inf)
+              threshold: float | None = None, # or keep those above this, a finite number
              ) -> list[str]:
     "Site names of the top units of a locate table (by count or threshold), best first."
+    check(hasattr(table, "columns") and "site" in table.columns, "table", "a polars table with a site column", table, TypeError)
+    check(score in table.columns, "score", f"a column of the table ({table.columns})", score)
     check((k is None) != (threshold is None), "k", "exactly one of k or threshold", said(f"k={k}, threshold={threshold}"))
+    if k is not None: k = check_number(k, "k", 1, None, integer=True)
+    else: threshold = check_number(threshold, "threshold")
     t = table.sort(score, descending=True)
     t = t.head(k) if k is not None else t.filter(t[score] > threshold)
     return t["site"].to_list()
 
-def heads_by_layer(sites: Sequence[str], # head site names like "head.3.1"
+def heads_by_layer(sites, # head site names like "head.3.1", (layer, head) pairs, or a table with layer and head columns
                   ) -> dict[int, list[int]]:
-    "Head sites as {layer: [heads]} (the form pruning's `prune_heads` takes)."
+    "Heads as {layer: [heads]}: the form pruning's `prune_heads` and `knockout_test` take."
+    if hasattr(sites, "columns"):
+        check({"layer", "head"} <= set(sites.columns), "sites", "a table with columns layer and head", said(f"a table with columns {sites.columns}"))
+        sites = list(zip(sites["layer"].to_list(), sites["head"].to_list()))
+    check(isinstance(sites, (list, tuple)), "sites", "a list of head site names or (layer, head) pairs", sites, TypeError)
     out: dict[int, list[int]] = {}
     for s in sites:
-        kind, *idx = s.split(".")
-        check(kind == "head" and len(idx) == 2 and all(i.isdigit() for i in idx), "sites", "head site names 'head.{l}.{h}'", s)
-        out.setdefault(int(idx[0]), []).append(int(idx[1]))
+        if isinstance(s, str):
+            kind, *idx = s.split(".")
+            check(kind == "head" and len(idx) == 2 and all(i.isdigit() for i in idx), "sites", "head site names 'head.{l}.{h}'", s)
+            l, h = map(int, idx)
+        else:
+            ok = isinstance(s, (tuple, list)) and len(s) == 2 and all(isinstance(x, int) and not isinstance(x, bool) and x >= 0 for x in s)
+            check(ok, "sites", "head site names 'head.{l}.{h}' or (layer, head) pairs of non-negative ints", s)
+            l, h = s
+        if h not in out.setdefault(int(l), []): out[int(l)].append(int(h))
     return {l: sorted(h) for l, h in sorted(out.items())}
