@@ -544,12 +544,14 @@ def fit_lm(model: nn.Module, # a causal LM of a registered family (e.g. `load("s
             idx = torch.randint(len(texts), (batch_size,), generator=g).tolist()
             b = encode_inputs(model, tok([texts[i] for i in idx], return_tensors="pt", padding=True, truncation=True, max_length=max_length))
             loss = model(**b, labels=b["input_ids"].masked_fill(b["attention_mask"] == 0, -100)).loss
-            check(bool(torch.isfinite(loss)), "lr", f"a learning rate that keeps the loss finite (step {step})", lr)
+            lv = float(loss.detach())
+            if step == 1: check(math.isfinite(lv), "model", "a model whose loss on the texts is finite before training", said(f"loss {lv}"))
+            else: check(math.isfinite(lv), "lr", f"a learning rate that keeps the loss finite (it diverged at step {step}; the model is left as it was then)", lr)
             cur = sched.get_last_lr()[0]
             loss.backward()
             if max_grad_norm is not None: torch.nn.utils.clip_grad_norm_(params, max_grad_norm)
             opt.step(); sched.step(); opt.zero_grad(set_to_none=True)
-            rows.append({"step": step, "loss": float(loss.detach()), "lr": cur, "seconds": time.perf_counter() - t0})
+            rows.append({"step": step, "loss": lv, "lr": cur, "seconds": time.perf_counter() - t0})
     finally:
         model.train(was)
     hist = pl.DataFrame(rows, schema={"step": pl.Int64, "loss": pl.Float64, "lr": pl.Float64, "seconds": pl.Float64})
