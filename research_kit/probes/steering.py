@@ -167,7 +167,7 @@ class mask_heads(Hooks):
 def _unit_list(model, units, arg: str) -> list[Site]:
     "Units as resolved sites: (layer, head) pairs, {layer: [heads]}, a table with layer and head, or site names/globs."
     a = anatomy(model)
-    is_int = lambda x: isinstance(x, int) and not isinstance(x, bool)
+    is_int = lambda x: isinstance(x, numbers.Integral) and not isinstance(x, bool)
     if hasattr(units, "columns"):
         check({"layer", "head"} <= set(units.columns), arg, "a table with columns layer and head", said(f"a table with columns {units.columns}"))
         units = list(zip(units["layer"].to_list(), units["head"].to_list()))
@@ -175,13 +175,13 @@ def _unit_list(model, units, arg: str) -> list[Site]:
         for l, hs in units.items():
             check(is_int(l) and isinstance(hs, (list, tuple, set, range)) and all(is_int(h) for h in hs), arg,
                   "{layer: [heads]} with int layers and lists of int heads", said(f"{l!r}: {hs!r}"), TypeError)
-        units = [(l, h) for l, hs in units.items() for h in hs]
+        units = [(int(l), int(h)) for l, hs in units.items() for h in hs]
     elif isinstance(units, str) or (isinstance(units, tuple) and len(units) == 2 and all(is_int(x) for x in units)): units = [units]
     check(isinstance(units, (list, tuple, set)), arg, "(layer, head) pairs, {layer: [heads]}, a table with layer and head, or site names", units, TypeError)
     out: dict[str, Site] = {}
     for u in units:
         if isinstance(u, str): ss = resolve(model, u, arg)
-        elif isinstance(u, (tuple, list)) and len(u) == 2 and all(is_int(x) for x in u): ss = [_parse(a, f"head.{u[0]}.{u[1]}", arg)]
+        elif isinstance(u, (tuple, list)) and len(u) == 2 and all(is_int(x) for x in u): ss = [_parse(a, f"head.{int(u[0])}.{int(u[1])}", arg)]
         else: raise TypeError(f"{arg}: expected (layer, head) pairs of ints or site names such as 'head.3.1' or 'mlp.4', got {describe(u)}")
         for s in ss: out.setdefault(s.name, s)
     check(len(out) > 0, arg, "at least one unit (a head or a site)", units)
