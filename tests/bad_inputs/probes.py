@@ -3,7 +3,8 @@ import torch
 
 from research_kit.models import anatomy
 from research_kit.probes import (ablate, activations, capture, contrast_vectors, forward, head_scores, heads_by_layer, knockout_test,
-                                 logit_lens, logodds, mask_heads, mask_tokens, patch, project_out, steer, steering_sweep, top_sites)
+                                 layer_states, logit_lens, logodds, mask_heads, mask_tokens, patch, patching_sweep, plateau, probe_layers,
+                                 project_out, retrieval_scores, steer, steering_sweep, token_mask_curve, top_sites)
 
 from . import Case
 
@@ -36,6 +37,11 @@ def _table():
     return pl.DataFrame({"site": ["head.0.1", "head.1.2"], "layer": [0, 1], "head": [1, 2], "induction": [0.4, 0.9]})
 
 
+def _curve():
+    import polars as pl
+    return pl.DataFrame({"layer": [0, 1, 2], "nll": [3.0, 2.0, 2.0], "delta": [1.0, 0.0, 0.0]})
+
+
 CASES = [
     # steering: non-finite vectors and strengths used to give all-NaN logits
     Case("probes:steer NaN vector", lambda c: steer(_lm(c)[0], "block.1", _nan(c)), ValueError, "vector", ("finite",)),
@@ -56,6 +62,9 @@ CASES = [
     Case("probes:contrast_vectors empty prompt", lambda c: contrast_vectors(*_lm(c), ["abc", ""], ["abd", "xyz"]), ValueError, "positive", ("empty",)),
     Case("probes:contrast_vectors no pairs", lambda c: contrast_vectors(*_lm(c), [], []), ValueError, "positive", ("at least one",)),
     Case("probes:contrast_vectors unpaired", lambda c: contrast_vectors(*_lm(c), ["abc", "xyz"], ["abd"]), ValueError, "negative"),
+    Case("probes:layer_states empty text", lambda c: layer_states(*_lm(c), ["fine", ""]), ValueError, "texts", ("index 1",)),
+    Case("probes:patching_sweep empty clean prompt", lambda c: patching_sweep(_lm(c)[0], "", "abc", lambda x: x.sum(), tok=_lm(c)[1]), ValueError, "clean"),
+    Case("probes:retrieval_scores empty prompt", lambda c: retrieval_scores(*_lm(c), [{"prompt": "", "answer": " x", "needle": (0, 1)}]), ValueError, "tasks"),
     # sites, layers and heads the model does not have
     Case("probes:capture unknown site", lambda c: capture(_lm(c)[0], "blok.1"), ValueError, "sites"),
     Case("probes:capture head out of range", lambda c: capture(_lm(c)[0], "head.1.99"), ValueError, "sites"),
@@ -69,6 +78,9 @@ CASES = [
     Case("probes:logit_lens k 0", lambda c: logit_lens(*_lm(c), "abc", k=0), ValueError, "k"),
     Case("probes:head_scores n 0", lambda c: head_scores(*_lm(c), n=0), ValueError, "n"),
     Case("probes:top_sites threshold nan", lambda c: top_sites(_table(), "induction", threshold=float("nan")), ValueError, "threshold"),
+    Case("probes:probe_layers test_size 1.5", lambda c: probe_layers(torch.randn(2, 10, 4), [0, 1] * 5, test_size=1.5), ValueError, "test_size"),
+    Case("probes:token_mask_curve batch_size 0", lambda c: token_mask_curve(*_lm(c), ["abc"], ["d"], batch_size=0), ValueError, "batch_size"),
+    Case("probes:plateau tol inf", lambda c: plateau(_curve(), tol=float("inf")), ValueError, "tol"),
     Case("probes:mask_tokens from_layer past the last block", lambda c: mask_tokens(_lm(c)[0], [0], from_layer=99), ValueError, "from_layer"),
     Case("probes:ablate unknown kind", lambda c: ablate(_lm(c)[0], "mlp.0", "median"), ValueError, "how"),
     # the causal test
