@@ -15,7 +15,7 @@ from torch import nn
 from .core import Registry, atomic_dir, batched, cache_dir, check, check_choice, check_number, describe, device as default_device, masked_mean, said
 
 # %% auto #0
-__all__ = ['EMBEDDED', 'TINY', 'FAMILIES', 'LLAMA', 'BERT', 'GPT2', 'gguf_to_folder', 'embedded', 'load', 'complete',
+__all__ = ['EMBEDDED', 'OWN_CODE', 'TINY', 'FAMILIES', 'LLAMA', 'BERT', 'GPT2', 'gguf_to_folder', 'embedded', 'load', 'complete',
            'tiny_tokenizer', 'tiny', 'save_model', 'Family', 'register_family', 'Anatomy', 'anatomy', 'encode']
 
 # %% ../nbs/01_models.ipynb #c5ad3ce6
@@ -105,12 +105,24 @@ def _is_causal(config) -> bool:
     "Whether a config describes a decoder with a language-model head."
     return any(a.endswith(("ForCausalLM", "LMHeadModel")) for a in (config.architectures or [])) or bool(getattr(config, "is_decoder", False))
 
+OWN_CODE = Registry("research_kit modeling file")
+OWN_CODE.register("modeling_rk_pruned", "research_kit.pruning.structured",
+                  summary="models pruned to different widths per layer (heads, KV heads, MLP channels)")
+
+def _own_class(folder: Path, auto: str) -> type | None:
+    "The class a folder's `auto_map` names for `auto` when the modeling file is research_kit's own (taken from the package)."
+    import importlib, json
+    ref = (json.loads((folder / "config.json").read_text()).get("auto_map") or {}).get(auto)
+    if not isinstance(ref, str) or ref.split(".")[0] not in OWN_CODE: return None
+    file, name = ref.split(".", 1)
+    return getattr(importlib.import_module(OWN_CODE[file]), name)
+
 def load(name_or_path: str | Path, # an embedded name ("smollm2-135m", "minilm-l6"), a local HF folder or a .gguf file
          *,
          dtype: torch.dtype | str = torch.float32, # weights dtype: torch dtype or "float32" / "float16" / "bfloat16"
          attn: str = "eager", # attention implementation: "eager" (attention weights available) or "sdpa" (faster)
          device: torch.device | str | None = None, # where the model goes; None means `core.device()`
-         trust_remote_code: bool = False, # allow a folder's own model code (e.g. pruned models saved with auto_map)
+         trust_remote_code: bool = False, # run a folder's own model code; research_kit's own (`OWN_CODE`, e.g. pruned models) is taken from the package without it
         ) -> tuple[nn.Module, object]:
     "Load a real model and its tokenizer from disk, in eval mode."
     from transformers import AutoConfig, AutoModel, AutoModelForCausalLM, AutoTokenizer
@@ -120,7 +132,12 @@ def load(name_or_path: str | Path, # an embedded name ("smollm2-135m", "minilm-l
     folder = _resolve(name_or_path)
     config = AutoConfig.from_pretrained(folder, trust_remote_code=trust_remote_code)
     auto = AutoModelForCausalLM if _is_causal(config) else AutoModel
-    model = auto.from_pretrained(folder, dtype=dtype, attn_implementation=attn, trust_remote_code=trust_remote_code)
+    own = None if trust_remote_code else _own_class(folder, auto.__name__)
+    if own is not None:   # its config class from the saved dict (the file says model_type "llama" so plain transformers reads it)
+        import json
+        cfg = own.config_class.from_dict({k: v for k, v in json.loads((folder / "config.json").read_text()).items() if k != "model_type"})
+        model = own.from_pretrained(folder, config=cfg, dtype=dtype, attn_implementation=attn)
+    else: model = auto.from_pretrained(folder, dtype=dtype, attn_implementation=attn, trust_remote_code=trust_remote_code)
     tok = AutoTokenizer.from_pretrained(folder, trust_remote_code=trust_remote_code)
     if tok.pad_token is None: tok.pad_token = tok.eos_token
     if _is_causal(config): tok.padding_side = "left"
