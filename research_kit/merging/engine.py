@@ -127,7 +127,38 @@ class ShardWriter:
         self.files = [folder / ("model.safetensors" if n == 1 else f"model-{i + 1:05d}-of-{n:05d}.safetensors") for i in range(n)]
         self.order = [(s, e) for s, sh in enumerate(self.shards) for e in sh]
         self.pos, self.left, self.f, self.shard = 0, 0, None, -1
-        self.folder = folder
+        self.folder, self.put_done, self._rw = folder, set(), {}
+
+    def _header(self, s: int) -> bytes:
+        "The header of shard `s` (length, JSON, padding): names, dtypes, shapes and offsets of its tensors."
+        head, off = {}, 0
+        for name, shape, dt, nb in self.shards[s]:
+            head[name] = {"dtype": _ST_NAMES[dt], "shape": list(shape), "data_offsets": [off, off + nb]}; off += nb
+        head["__metadata__"] = {"format": "pt"}
+        h = json.dumps(head, separators=(",", ":")).encode()
+        h += b" " * (-len(h) % 8)
+        return struct.pack("<Q", len(h)) + h
+
+    def put(self, name: str, # a planned tensor, in any order (not mixed with `write`)
+            parts: Sequence[Tensor], # the whole tensor, or its rows in order, in the planned dtype
+           ) -> None:
+        "Write a whole tensor at its planned place in its shard (parallel merges finish tensors out of order)."
+        if not hasattr(self, "_where"):
+            self._where, starts = {}, {}
+            for si in range(len(self.shards)):
+                off = len(self._header(si))
+                for n, shape, dt, nb in self.shards[si]: self._where[n] = (si, off, dt, nb); off += nb
+        check(name in self._where and name not in self.put_done, "name", "a planned tensor not written yet", name)
+        si, off, dt, nb = self._where[name]
+        if si not in self._rw:
+            f = self._rw[si] = open(self.files[si], "w+b"); f.write(self._header(si))
+        f = self._rw[si]; f.seek(off); got = 0
+        for t in parts:
+            check(t.dtype == dt, name, f"dtype {dt}", t)
+            data = t.detach().contiguous().cpu().reshape(-1).view(torch.uint8).numpy()
+            f.write(memoryview(data)); got += data.nbytes
+        check(got == nb, name, f"{nb} bytes", said(f"{got}"))
+        self.put_done.add(name)
 
     def _open(self, s: int):
         if self.f is not None: self.f.close()
@@ -157,7 +188,9 @@ class ShardWriter:
     def close(self) -> None:
         "Finish the last shard; write the index when there are several; check nothing is missing."
         if self.f is not None: self.f.close(); self.f = None
-        check(self.pos == len(self.order), "merge", "every planned tensor written", said(f"{self.pos} of {len(self.order)}"), RuntimeError)
+        for f in self._rw.values(): f.close()
+        done = max(self.pos, len(self.put_done))
+        check(done == len(self.order), "merge", "every planned tensor written", said(f"{done} of {len(self.order)}"), RuntimeError)
         if len(self.files) > 1:
             wm = {e[0]: self.files[s].name for s, sh in enumerate(self.shards) for e in sh}
             total = sum(e[3] for sh in self.shards for e in sh)
@@ -446,28 +479,29 @@ def _merge_tensor(plan: _Plan, name: str, shape: tuple, out_dt: torch.dtype, chu
         out = m.fn(xs, b, info, stats, rows=rows, **p)
         emit(name, out.to(out_dt))
 
-def _merge_parallel(plan: _Plan, chunk_elems: int, emit, workers: int, bar) -> None:
-    "Merge tensors on `workers` threads, one intra-op thread each (no waiting between cores inside an op); write them in plan order."
-    from collections import deque
-    from concurrent.futures import ThreadPoolExecutor
+def _merge_parallel(plan: _Plan, chunk_elems: int, writer: ShardWriter, workers: int, bar) -> None:
+    "Merge tensors on `workers` threads, one intra-op thread each (no waiting between cores inside an op), largest first; each is written at its place when done."
+    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
     def job(n, shape, dt):
         parts = []
         _merge_tensor(plan, n, shape, dt, chunk_elems, lambda k, t: parts.append(t))
         return parts
-    todo, pending = iter(plan.plan), deque()
+    todo = iter(sorted(plan.plan, key=lambda e: -math.prod(e[1])))   # the longest jobs first: the others fill the gaps
     with _threads(1), ThreadPoolExecutor(workers) as ex:
+        running = {}
         try:
-            for _ in range(2 * workers):
-                item = next(todo, None)
-                if item is not None: pending.append((item[0], ex.submit(job, *item)))
-            while pending:
-                n, fut = pending.popleft()
-                for t in fut.result(): emit(n, t)
-                if bar is not None: bar.update(1)
-                item = next(todo, None)
-                if item is not None: pending.append((item[0], ex.submit(job, *item)))
+            while True:
+                while len(running) < workers + 1:   # at most workers + 1 tensors in flight
+                    item = next(todo, None)
+                    if item is None: break
+                    running[ex.submit(job, *item)] = item[0]
+                if not running: break
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    writer.put(running.pop(fut), fut.result())
+                    if bar is not None: bar.update(1)
         finally:
-            for _, f in pending: f.cancel()
+            for f in running: f.cancel()
 
 def _progress(it, total: int, desc: str, on: bool):
     if not on: return it
@@ -512,7 +546,7 @@ def merge(models: Sequence, # input models: local HF folders, embedded names ("s
                 _merge_one(plan, n, shape, dt, chunk_elems, w.write, single_thread_below)
         else:
             bar = _progress(None, len(plan.plan), f"merging ({plan.method.name})", progress) if progress else None
-            try: _merge_parallel(plan, chunk_elems, w.write, nw, bar)
+            try: _merge_parallel(plan, chunk_elems, w, nw, bar)
             finally:
                 if bar is not None: bar.close()
         w.close()
