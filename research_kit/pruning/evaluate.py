@@ -15,7 +15,7 @@ from ..models import anatomy
 from ..probes import encode_inputs
 
 # %% auto #0
-__all__ = ['as_texts', 'nll', 'perplexity', 'train_batches', 'n_params', 'weight_mib', 'forward_times', 'compare']
+__all__ = ['as_texts', 'nll_per_text', 'nll', 'perplexity', 'train_batches', 'n_params', 'weight_mib', 'forward_times', 'compare']
 
 # %% ../../nbs/41_pruning.evaluate.ipynb #eb0cf14b
 def as_texts(texts, # a string, a list of strings, or a polars DataFrame with a `text` column
@@ -30,6 +30,30 @@ def as_texts(texts, # a string, a list of strings, or a polars DataFrame with a 
 
 # %% ../../nbs/41_pruning.evaluate.ipynb #22ce1729
 @torch.no_grad()
+def nll_per_text(model: nn.Module, # a causal LM (Llama- or GPT-2-family)
+                 tok, # its tokenizer
+                 texts, # strings or a DataFrame with a `text` column
+                 max_length: int = 256, # texts are truncated to this many tokens, in [2, inf)
+                 batch_size: int = 8, # texts per forward pass, in [1, inf)
+                 progress: bool = False, # show a tqdm bar
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+    "Summed next-token negative log-likelihood of each text and its number of predicted tokens: two tensors [n_texts]."
+    from tqdm.auto import tqdm
+    a = anatomy(model)
+    check(a.family.causal and a.unembed is not None, "model", "a causal LM with an LM head", said(f"{type(model).__name__}"))
+    texts = as_texts(texts)
+    max_length, batch_size = check_number(max_length, "max_length", 2, None, integer=True), check_number(batch_size, "batch_size", 1, None, integer=True)
+    sums, counts = [], []
+    for chunk in tqdm(list(batched(texts, batch_size)), desc="perplexity", disable=not progress):
+        b = encode_inputs(model, tok(list(chunk), return_tensors="pt", padding=True, truncation=True, max_length=max_length))
+        logits = model(**b).logits.float()
+        tgt, m = b["input_ids"][:, 1:], b["attention_mask"][:, 1:].bool() & b["attention_mask"][:, :-1].bool()
+        lp = torch.log_softmax(logits[:, :-1], -1).gather(-1, tgt[..., None])[..., 0]
+        sums.append(-(lp * m).sum(1).double().cpu()); counts.append(m.sum(1).cpu())
+    sums, counts = torch.cat(sums), torch.cat(counts)
+    check(int(counts.sum()) > 0, "texts", "texts with at least two tokens", texts)
+    return sums, counts
+
 def nll(model: nn.Module, # a causal LM (Llama- or GPT-2-family)
         tok, # its tokenizer
         texts, # strings or a DataFrame with a `text` column
@@ -38,20 +62,8 @@ def nll(model: nn.Module, # a causal LM (Llama- or GPT-2-family)
         progress: bool = False, # show a tqdm bar
        ) -> tuple[float, int]:
     "Summed next-token negative log-likelihood of `texts` and the number of predicted tokens."
-    from tqdm.auto import tqdm
-    a = anatomy(model)
-    check(a.family.causal and a.unembed is not None, "model", "a causal LM with an LM head", said(f"{type(model).__name__}"))
-    texts = as_texts(texts)
-    max_length, batch_size = check_number(max_length, "max_length", 2, None, integer=True), check_number(batch_size, "batch_size", 1, None, integer=True)
-    total, count = 0.0, 0
-    for chunk in tqdm(list(batched(texts, batch_size)), desc="perplexity", disable=not progress):
-        b = encode_inputs(model, tok(list(chunk), return_tensors="pt", padding=True, truncation=True, max_length=max_length))
-        logits = model(**b).logits.float()
-        tgt, m = b["input_ids"][:, 1:], b["attention_mask"][:, 1:].bool() & b["attention_mask"][:, :-1].bool()
-        lp = torch.log_softmax(logits[:, :-1], -1).gather(-1, tgt[..., None])[..., 0]
-        total -= float(lp[m].sum()); count += int(m.sum())
-    check(count > 0, "texts", "texts with at least two tokens", texts)
-    return total, count
+    sums, counts = nll_per_text(model, tok, texts, max_length, batch_size, progress)
+    return float(sums.sum()), int(counts.sum())
 
 def perplexity(model: nn.Module, # a causal LM
                tok, # its tokenizer
@@ -128,21 +140,39 @@ def compare(models: Mapping[str, nn.Module], # name -> model; the first one is t
             batch_size: int = 8, # texts per forward pass, in [1, inf)
             speed: bool = True, # also time a forward pass (side by side, medians)
             texts: Mapping[str, Sequence[str]] | None = None, # domain -> texts, instead of `data.corpus(domain, "eval")`
+            ci: float | None = 0.95, # bootstrap interval over the texts (paired across models), in (0, 1); None: none
+            n_boot: int = 1000, # bootstrap resamples, in [100, inf)
+            seed: int = 0, # the resamples, in [0, inf)
            ):
-    "Perplexity per domain on held-out chunks, parameters, weight memory and speed of every model, the first as reference: a polars table."
+    "Perplexity per domain on held-out chunks (with bootstrap intervals), parameters, weight memory and speed of every model, the first as reference: a polars table."
+    import math
     import polars as pl
     from tqdm.auto import tqdm
     from research_kit.data import corpus
     check(isinstance(models, Mapping) and len(models) > 0, "models", "a non-empty dict {name: model}", models, TypeError)
     n = check_number(n, "n", 1, None, integer=True)
+    if ci is not None: ci = check_number(ci, "ci", 0, 1, lo_open=True, hi_open=True)
+    n_boot, seed = check_number(n_boot, "n_boot", 100, None, integer=True), check_number(seed, "seed", 0, None, integer=True)
     data = dict(texts) if texts is not None else {d: as_texts(corpus(d, "eval", n=n)) for d in domains}
     ref = next(iter(models.values()))
     base = n_params(ref)
     times = forward_times(models, tok) if speed else {}
-    rows = []
+    # one set of resampled text indices per domain, shared by every model: the intervals of a ratio to the reference are paired
+    g = torch.Generator().manual_seed(seed)
+    boot = {d: torch.randint(len(t), (n_boot, len(t)), generator=g) for d, t in data.items()} if ci is not None else {}
+    q = torch.tensor([(1 - (ci or 0)) / 2, (1 + (ci or 0)) / 2], dtype=torch.float64)
+    rows, ref_nll = [], {}
     for name, m in tqdm(models.items(), desc="compare"):
         row = {"model": name, "layers": anatomy(m).n_layers, "params": n_params(m), "kept": n_params(m) / base, "weights_mib": weight_mib(m)}
-        for d, t in data.items(): row[f"ppl_{d}"] = perplexity(m, tok, t, max_length, batch_size)
+        for d, t in data.items():
+            s, c = nll_per_text(m, tok, t, max_length, batch_size)
+            row[f"ppl_{d}"] = math.exp(float(s.sum()) / int(c.sum()))
+            if ci is None: continue
+            b = boot[d]
+            logp = s[b].sum(1) / c[b].sum(1).double()            # [n_boot] mean NLL of each resample
+            row[f"ppl_{d}_lo"], row[f"ppl_{d}_hi"] = logp.quantile(q).exp().tolist()
+            ref_nll.setdefault(d, logp)
+            row[f"vs_ref_{d}_lo"], row[f"vs_ref_{d}_hi"] = (logp - ref_nll[d]).quantile(q).exp().tolist()   # ppl ratio to the reference
         if speed: row["speedup"] = times[next(iter(models))] / times[name]
         rows.append(row)
     return pl.DataFrame(rows)
