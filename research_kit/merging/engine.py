@@ -162,13 +162,7 @@ class ShardWriter:
 
     def _open(self, s: int):
         if self.f is not None: self.f.close()
-        head, off = {}, 0
-        for name, shape, dt, nb in self.shards[s]:
-            head[name] = {"dtype": _ST_NAMES[dt], "shape": list(shape), "data_offsets": [off, off + nb]}; off += nb
-        head["__metadata__"] = {"format": "pt"}
-        h = json.dumps(head, separators=(",", ":")).encode()
-        h += b" " * (-len(h) % 8)
-        self.f = open(self.files[s], "wb"); self.f.write(struct.pack("<Q", len(h)) + h); self.shard = s
+        self.f = open(self.files[s], "wb"); self.f.write(self._header(s)); self.shard = s
 
     def write(self, name: str, # the tensor being written (must be the next one in the plan)
               chunk: Tensor, # the whole tensor or its next rows, in the planned dtype

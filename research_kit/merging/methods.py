@@ -467,11 +467,13 @@ def slerp_coefficients(aa: float, # squared norm of the base tensor (the whole t
     theta = math.acos(dot); s = math.sin(theta)
     return math.sin((1 - t) * theta) / s, math.sin(t * theta) / s
 
+_SLERP_PARAMS = [Param("t", float, lo=0, hi=1, doc="0 gives the base, 1 the other model"),
+                 Param("dot_threshold", float, default=0.9995, lo=0, hi=1, lo_open=True, doc="|cos| above this interpolates linearly"),
+                 Param("eps", float, default=1e-8, lo=0, lo_open=True, doc="norms at most this count as 1")]
+
 @merge_method("slerp", base="required", min_models=1, max_models=1, rowwise=True, pre=_slerp_pre,
               paper="https://en.wikipedia.org/wiki/Slerp",
-              params=[Param("t", float, lo=0, hi=1, doc="0 gives the base, 1 the other model"),
-                      Param("dot_threshold", float, default=0.9995, lo=0, hi=1, lo_open=True, doc="|cos| above this interpolates linearly"),
-                      Param("eps", float, default=1e-8, lo=0, lo_open=True, doc="norms at most this count as 1")],
+              params=_SLERP_PARAMS,
               summary="spherical interpolation between the base and one model, one angle per tensor (mergekit's definition)")
 def slerp(tensors, base, info, stats, rows, t, dot_threshold=0.9995, eps=1e-8):
     if stats is None: stats = _slerp_pre(tensors, base, None, info)
@@ -481,9 +483,7 @@ def slerp(tensors, base, info, stats, rows, t, dot_threshold=0.9995, eps=1e-8):
 
 @merge_method("slerp_rows", base="required", min_models=1, max_models=1, rowwise=True,
               paper="https://en.wikipedia.org/wiki/Slerp",
-              params=[Param("t", float, lo=0, hi=1, doc="0 gives the base, 1 the other model"),
-                      Param("dot_threshold", float, default=0.9995, lo=0, hi=1, lo_open=True, doc="|cos| above this interpolates linearly"),
-                      Param("eps", float, default=1e-8, lo=0, lo_open=True, doc="norms at most this count as 1")],
+              params=_SLERP_PARAMS,
               summary="ours, not mergekit's: spherical interpolation row by row (one angle per output row)")
 def slerp_rows(tensors, base, info, stats, rows, t, dot_threshold=0.9995, eps=1e-8):
     v0, v1 = base, tensors[0]
