@@ -70,15 +70,77 @@ def _anno(a) -> str:
 
 
 def _default(d) -> str:
+    "A default as Python source: strings in double quotes (an empty one shows as `\"\"`, never as two typographic quotes)."
     if d is inspect.Parameter.empty: return ""
     if callable(d) and hasattr(d, "__name__"): return d.__name__
-    r = repr(d)
+    r = f'"{d}"' if isinstance(d, str) and not re.search(r'["\\\n]', d) else repr(d)
     return r if len(r) <= 40 else r[:37] + "..."
+
+
+_re_code_span = re.compile(r"(`+)(.+?)\1", re.S)
+
+
+def md_text(s: str, table: bool = False) -> str:
+    """Plain text (a docstring, a docments comment) made safe as markdown: outside code spans `<`, `>`, `&` become
+    entities and `*`, `_` are escaped, so `block.*` keeps its asterisk and `<kind>` shows as written; inside code spans
+    nothing is escaped (markdown shows code literally: an entity there would show as `&lt;kind&gt;`). In a table
+    cell (`table=True`) pipes are escaped and newlines become spaces."""
+    out, pos = [], 0
+    def plain(t: str) -> str:
+        t = html.escape(t, quote=False)
+        return re.sub(r"([*_\\\[\]])", r"\\\1", t)
+    for m in _re_code_span.finditer(s):
+        out += [plain(s[pos:m.start()]), m.group(0)]; pos = m.end()
+    out.append(plain(s[pos:]))
+    r = "".join(out)
+    return r.replace("|", "\\|").replace("\n", " ") if table else r
 
 
 def _cell(s: str) -> str:
     "Text safe inside a markdown table cell."
-    return html.escape(str(s), quote=False).replace("|", "\\|").replace("\n", " ")
+    return md_text(str(s), table=True)
+
+
+def _code_cell(s: str) -> str:
+    "Python source (a type, a default) as a code span inside a markdown table cell."
+    s = str(s).replace("\n", " ")
+    if not s: return ""
+    tick = "``" if "`" in s else "`"
+    return f"{tick}{s.replace('|', chr(92) + '|')}{tick}"
+
+
+def registered_target(sym):
+    """The function behind a registered object (a callable instance with a `name`, e.g. a `MergeMethod` that wraps
+    `fn`), or None: such objects are documented by their registered name and their function's signature, not by
+    their repr."""
+    if inspect.isroutine(sym) or inspect.isclass(sym) or isinstance(sym, property) or not callable(sym): return None
+    for a in ("fn", "func", "__wrapped__", "function"):
+        f = getattr(sym, a, None)
+        if f is not None and inspect.isroutine(f): return f
+    return type(sym).__call__ if isinstance(getattr(sym, "name", None), str) else None
+
+
+def sym_name(sym) -> str:
+    "The name a symbol is documented under: its qualified name, a registered object's `name`, never its repr."
+    raw = getattr(sym, "fget", None) or sym
+    for n in (getattr(raw, "__qualname__", None), getattr(raw, "__name__", None)):
+        if isinstance(n, str) and n: return n
+    n = getattr(raw, "name", None)
+    if isinstance(n, str) and n.isidentifier(): return n
+    f = registered_target(raw)
+    return getattr(f, "__name__", None) or type(raw).__name__
+
+
+def _library_twin(sym):
+    "The library's own object for a symbol the docs build runs as `__main__.X` (None if there is none)."
+    import importlib
+    if getattr(sym, "__module__", None) != "__main__": return None
+    full = _lib_names().get(getattr(sym, "__qualname__", ""))
+    if not full: return None
+    mod, _, attr = full.rpartition(".")
+    try: obj = importlib.import_module(mod)
+    except Exception: return None
+    return getattr(obj, attr, None)
 
 
 def param_rows(sym) -> list[tuple[str, str, str, str]]:
@@ -91,6 +153,9 @@ def param_rows(sym) -> list[tuple[str, str, str, str]]:
         except (TypeError, ValueError): return []
     try: dm = docments(sym, full=True)
     except Exception: dm = {}
+    if not any((v or {}).get("docment") for v in dm.values()) and (lib := _library_twin(sym)) is not None:
+        try: dm = docments(lib, full=True)   # a class the notebook defines has no source file to read comments from
+        except Exception: pass
     rows = []
     for name, p in sig.parameters.items():
         if name in ("self", "cls"): continue
@@ -102,19 +167,24 @@ def param_rows(sym) -> list[tuple[str, str, str, str]]:
     return rows
 
 
-def signature_line(sym, name: str) -> str:
-    "A compact Python signature (the table carries the comments)."
+def signature_line(sym, name: str, extra: list[str] | None = None) -> str:
+    "A compact Python signature (the table carries the comments); `extra` replaces a `**kwargs` (a registered object's parameters)."
     target = sym.__init__ if inspect.isclass(sym) and "__init__" in vars(sym) else sym
     try: sig = inspect.signature(target, eval_str=True)
     except Exception:
         try: sig = inspect.signature(target)
         except Exception: return name
-    ps = []
+    ps, star = [], False
     for n, p in sig.parameters.items():
         if n in ("self", "cls"): continue
+        if p.kind == p.KEYWORD_ONLY and not star: ps.append("*"); star = True
+        if p.kind == p.VAR_POSITIONAL: star = True
         pre = "*" if p.kind == p.VAR_POSITIONAL else "**" if p.kind == p.VAR_KEYWORD else ""
         s = pre + n + (f": {_anno(p.annotation)}" if _anno(p.annotation) else "")
         if p.default is not inspect.Parameter.empty: s += (" = " if _anno(p.annotation) else "=") + _default(p.default)
+        if p.kind == p.VAR_KEYWORD and extra is not None:
+            if not star: ps.append("*"); star = True
+            ps += extra; continue
         ps.append(s)
     ret = "" if inspect.isclass(sym) or sig.return_annotation is inspect.Signature.empty else f" -> {_anno(sig.return_annotation)}"
     prefix = "class " if inspect.isclass(sym) else "async def " if inspect.iscoroutinefunction(sym) else "def "
@@ -128,27 +198,59 @@ def doc_markdown(sym, name: str | None = None, title_level: int = 3, source_url:
     from docutils.nodes import make_id
     from fastcore.docments import _docstring
     raw = getattr(sym, "fget", None) or sym
-    name = name or getattr(raw, "__qualname__", None) or getattr(raw, "__name__", str(sym))
+    if name is None or re.search(r"[^\w.]", name): name = sym_name(sym)   # never a repr as the title
+    reg = registered_target(raw)
+    obj = raw
+    call = vars(type(obj))["__call__"] if reg is not None and "__call__" in vars(type(obj)) else None
     out = []
     anchor = name.lower()  # nbdev's anchor (its doc links use it); add it where the heading's own ids differ
     if anchor not in (make_id(name), re.sub(r"[^\w\- ]", "", anchor).replace(" ", "-")):
         out += [f'<span id="{html.escape(anchor)}"></span>', ""]
     out += [f"{'#' * title_level} {name}", ""]
     if source_url: out += [f'<a class="rk-source" href="{html.escape(source_url)}">source</a>', ""]
-    out += ["```python", signature_line(raw, name), "```", ""]
-    try: d = _docstring(raw)
-    except Exception: d = inspect.getdoc(raw) or ""
-    if d: out += [re.sub(r"^(\s*)(.+)", r"\1*\2*", d, count=1), ""]
+    extra = None
+    if reg is not None:
+        extra = [n + (f": {t}" if t else "") + (f" = {d}" if d else "") for n, t, d, _ in _registered_param_rows(obj, sig=True)]
+    out += ["```python", signature_line(call or reg or raw, name, extra), "```", ""]
+    if reg is not None: d = str(getattr(obj, "summary", "") or "") or inspect.getdoc(reg) or ""
+    else:
+        try: d = _docstring(raw)
+        except Exception: d = inspect.getdoc(raw) or ""
+    raw = call or reg or raw
+    if d:
+        first, _, rest = md_text(d).partition("\n")
+        out += [f"*{first.strip()}*" + (("\n" + rest) if rest else ""), ""]
     rows = param_rows(raw) if callable(raw) else []
+    if reg is not None:
+        rows = [r for r in rows if not r[0].startswith("**")]
+        ret = [r for r in rows if r[0] == "**Returns**"]
+        rows = [r for r in rows if r[0] != "**Returns**"] + _registered_param_rows(obj) + ret
     if rows:
         show_default = any(r[2] for r in rows)
         hdr = ["", "**Type**"] + (["**Default**"] if show_default else []) + ["**Details**"]
-        out += ["| " + " | ".join(hdr) + " |", "|" + "---|" * len(hdr)]
+        out += ['<div class="rk-params">', "", "| " + " | ".join(hdr) + " |", "|" + "---|" * len(hdr)]
         for n, t, dflt, doc in rows:
-            cells = [n if n == "**Returns**" else f"`{n}`", _cell(t)] + ([_cell(dflt)] if show_default else []) + [_cell(doc)]
+            cells = [n if n == "**Returns**" else f"`{n}`", _cell(t)] + ([_code_cell(dflt)] if show_default else []) + [_cell(doc)]
             out.append("| " + " | ".join(cells) + " |")
-        out.append("")
+        out += ["", "</div>", ""]
     return "\n".join(out)
+
+
+def _registered_param_rows(obj, sig: bool = False) -> list[tuple[str, str, str, str]]:
+    "Rows for a registered object's own typed parameters (`params` whose items have `name`, `default`, `doc`)."
+    rows = []
+    for p in getattr(obj, "params", None) or ():
+        n = getattr(p, "name", None)
+        if not isinstance(n, str): continue
+        t = getattr(p, "type", None)
+        t = t.__name__ if isinstance(t, type) else "" if t is None else str(t)
+        if getattr(p, "per_model", False): t = (f"{t} | list[{t}]" if sig else f"{t}, per model") if t else t
+        dflt = getattr(p, "default", inspect.Parameter.empty)
+        doc = str(getattr(p, "doc", "") or "")
+        rng = getattr(p, "range", None)
+        if isinstance(rng, str) and rng: doc = f"{doc} ({rng})" if doc else rng
+        rows.append((n, t, "" if repr(dflt) == "required" else _default(dflt), doc))
+    return rows
 
 
 class TableRenderer:
@@ -324,10 +426,43 @@ def plotly_html(fig: dict, div_id: str | None = None) -> str:
 _re_ext_script = re.compile(r"<script[^>]*\bsrc\s*=\s*[\"']?(https?:)?//", re.I)
 
 
+PROGRESS_MODELS = ("FloatProgressModel", "IntProgressModel")
+# absolute paths of a machine (a kernel's temporary file, a virtual environment, a home): never shown on a page
+_re_abs_path = re.compile(r"(?<![\w.:/~-])/(?:tmp|home|root|work|Users|usr|opt|var|private|mnt|srv|scratch|data|nfs)"
+                          r"(?:/[^\s'\"<>:,;)\]]+)+")
+
+
+def progress_views(metadata: dict) -> set:
+    "The widget models that are progress bars (tqdm's notebook bar: a progress model, or a box holding one)."
+    state = (((metadata or {}).get("widgets") or {}).get(WIDGET_STATE) or {}).get("state") or {}
+    bars = {k for k, v in state.items() if v.get("model_name") in PROGRESS_MODELS}
+    return bars | {k for k, v in state.items() if any(f"IPY_MODEL_{b}" in json.dumps(v.get("state", {}).get("children", [])) for b in bars)}
+
+
+def scrub_paths(text: str) -> str:
+    "Absolute paths replaced by their last part (`/tmp/ipykernel_1/123.py` -> `123.py`)."
+    return _re_abs_path.sub(lambda m: m.group(0).rstrip("/").rsplit("/", 1)[-1], text)
+
+
+def is_noise(out: dict, bars: set = frozenset()) -> bool:
+    """Whether a stored output is kernel noise, not a result: anything on stderr (warnings, progress bars, library
+    logging: the results a notebook shows go to stdout or are displayed) and progress-bar widgets."""
+    if out.get("output_type") == "stream" and out.get("name") == "stderr": return True
+    view = (out.get("data") or {}).get(WIDGET_VIEW)
+    return bool(view and view.get("model_id") in bars)
+
+
 def adapt_output(out: dict, widget_ids: set) -> dict | None:
     "One output made self-contained: plotly JSON drawn locally, CDN loaders dropped, stateless widgets dropped."
+    if out.get("output_type") == "stream":
+        t = out.get("text", "")
+        return {**out, "text": scrub_paths("".join(t) if isinstance(t, list) else t)}
     data = out.get("data")
     if not data: return out
+    if "text/plain" in data:
+        t = data["text/plain"]
+        data = {**data, "text/plain": scrub_paths("".join(t) if isinstance(t, list) else t)}
+        out = {**out, "data": data}
     if PLOTLY_MIME in data:
         return {**out, "data": {"text/html": plotly_html(data[PLOTLY_MIME])}, "metadata": {}}
     if WIDGET_VIEW in data:
@@ -392,7 +527,9 @@ def renderable_widgets(metadata: dict) -> tuple[set, dict]:
 
 def adapt_for_myst(nb: dict, site_url: str = "", depth: int = 0, name: str | None = None) -> dict:
     "Turn an nbdev-processed notebook (Quarto conventions) into one MyST-NB renders the same way; `name` titles the page."
+    bars = progress_views(nb.get("metadata", {}))
     widget_ids, metadata = renderable_widgets(nb.get("metadata", {}))
+    widget_ids -= bars
     nb = {**nb, "metadata": metadata}
     prefix = "../" * depth
     cells = []
@@ -422,6 +559,7 @@ def adapt_for_myst(nb: dict, site_url: str = "", depth: int = 0, name: str | Non
         if d.get("code-fold") in ("true", "show"): tags.add("hide-input")
         outs = []
         for o in c.get("outputs", []):
+            if is_noise(o, bars): continue
             o = adapt_output(o, widget_ids)
             if o is None: continue
             if "text/markdown" in o.get("data", {}):

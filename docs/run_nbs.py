@@ -16,14 +16,14 @@ a notebook), honouring nbdev's cell flags, then `nbdev_clean` them.
   `jupyter nbconvert --execute`): JupyterLab draws it, and the docs build draws it with the site's own plotly.js.
 An error stops that notebook, leaves the file untouched and makes the script exit non-zero.
 """
-import argparse, asyncio, configparser, os, re, subprocess, sys, time
+import argparse, asyncio, configparser, json, os, re, subprocess, sys, time
 from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from nbproc import renderable_widgets  # noqa: E402
+from nbproc import WIDGET_STATE, renderable_widgets  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 _re_dir = re.compile(r"^\s*#\|\s*(.*?)\s*$")
@@ -63,6 +63,35 @@ def skip_exec(nb) -> bool:
     return False
 
 
+# progress bars off in the kernel that stores outputs for the docs (tqdm, huggingface_hub, transformers, datasets):
+# a bar is noise on a static page (the docs processing also drops stderr and progress widgets, nbproc.is_noise)
+QUIET_ENV = {"TQDM_DISABLE": "1", "HF_HUB_DISABLE_PROGRESS_BARS": "1", "HF_DATASETS_DISABLE_PROGRESS_BARS": "1",
+             "TRANSFORMERS_NO_ADVISORY_WARNINGS": "1", "TRANSFORMERS_VERBOSITY": "error"}
+
+
+def strip_noise(nb) -> int:
+    "Drop stored noise (stderr, progress-bar widgets and their saved state) from a notebook in place; how many outputs went."
+    from nbproc import is_noise, progress_views
+    bars, n = progress_views(dict(nb.metadata)), 0
+    for c in nb.cells:
+        if c.cell_type != "code": continue
+        keep = [o for o in c.outputs if not is_noise(o, bars)]
+        n += len(c.outputs) - len(keep); c.outputs = keep
+    st = ((nb.metadata.get("widgets") or {}).get(WIDGET_STATE) or {}).get("state")
+    if st and bars:
+        def reach(roots):  # the models these reach (a box's children, their layouts and styles)
+            seen, todo = set(), list(roots)
+            while todo:
+                k = todo.pop()
+                if k in seen or k not in st: continue
+                seen.add(k); todo += re.findall(r"IPY_MODEL_(\w+)", json.dumps(st[k]))
+            return seen
+        barred = reach(bars)
+        for k in barred - reach(set(st) - barred): del st[k]
+        if not st: del nb.metadata["widgets"]
+    return n
+
+
 class FlagClient(NotebookClient):
     "An nbclient that skips the cells nbdev would skip, leaving their stored outputs alone."
     def __init__(self, nb, flags, all_flags, from_cell=None, **kw):
@@ -91,6 +120,7 @@ def run(path: Path, flags: set, timeout: int, from_cell: str | None = None) -> s
     # keep only widget state the site can draw: a third-party widget's state (plotly's FigureWidget carries its whole
     # plotly.js bundle, ~5 MB) would bloat the notebook, and the docs leave such widgets out anyway (nbproc)
     nb.metadata = nbformat.from_dict(renderable_widgets(dict(nb.metadata))[1])
+    strip_noise(nb)
     tmp = path.with_suffix(".ipynb.tmp")
     nbformat.write(nb, tmp); tmp.replace(path)
     return f"{path}: {client.ran} cells run, {client.skipped} skipped, {time.time() - t0:.1f}s"
@@ -106,6 +136,7 @@ def main(argv=None):
     flags = set(re.split(r"[\s,]+", a.flags.strip())) - {""}
     bindir = str(Path(sys.executable).parent)
     os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")  # the kernel is this interpreter's
+    os.environ.update(QUIET_ENV)  # the kernel inherits it: no progress bars stored in the outputs
     failed = []
     for nb in a.notebooks:
         try: print(run(nb, flags, a.timeout, a.from_cell), flush=True)
