@@ -24,7 +24,7 @@ def test_doc_markdown_has_signature_docstring_and_table():
     rows = [l for l in md.splitlines() if l.startswith("|")]
     assert rows[0] == "|  | **Type** | **Default** | **Details** |"
     assert rows[2] == "| `x` | int |  | how many |"
-    assert rows[3] == "| `name` | str \\| None | None | a name, or None |"   # the pipe is escaped for the table
+    assert rows[3] == "| `name` | str \\| None | `None` | a name, or None |"   # the pipe is escaped for the table
     assert rows[4] == "| **Returns** | list[int] |  | the answer |"
 
 
@@ -181,3 +181,162 @@ def test_tour_html_loads_nothing_from_elsewhere():
     html = tour.to_html(json.loads(json.dumps(nb)))
     assert not re.search(r"<script[^>]*\bsrc=", html, re.I) and "cdnjs" not in html and "unpkg" not in html
     assert 'class="rk-plotly"' in html and "Plotly.newPlot" in html and "MathJax" in html
+
+
+# ---------------------------------------------------------------- what the pages show: one check per class of defect
+import html as _html, re
+
+SITE = ROOT / "_docs"
+_re_repr_heading = re.compile(r"^\s*[A-Z]\w*\(.*['\":].*\)\s*$|object at 0x[0-9a-f]+|^\s*<\w+[ .].*>\s*$")
+_re_em_in_name = re.compile(r"[\w\])]\.<em>|\b\w+\.\w+\.</em>|<em>\.")  # `block.<em>`, `head.3.</em>`
+_re_double_escape = re.compile(r"&amp;(?:lt|gt|amp|quot|#\d+);")
+_re_warning = re.compile(r"\b\w*(?:Warning|Deprecation)\b:|^\s*warn(?:ings\.warn)?\(|\[transformers\]|\d+%\|[^|]*\|", re.M)
+_re_abs_path = re.compile(r"(?<![\w.:/~-])/(?:tmp|home|root|work|Users|usr|opt|var|private|mnt)/[\w.-]+")
+
+
+def page_problems(page: str) -> list[str]:
+    """What a built page shows that it should not: an object's repr as a heading, `<em>` inside a code-like name (a
+    glob's asterisks taken for emphasis), text escaped twice (`&lt;kind&gt;` shown literally), a stored warning or
+    progress bar, or an absolute path in an output."""
+    from bs4 import BeautifulSoup
+    soup, out = BeautifulSoup(page, "html.parser"), []
+    for h in soup.find_all(["h1", "h2", "h3", "h4"]):
+        t = h.get_text().replace("\u00b6", "").replace("#", "").strip()
+        if _re_repr_heading.search(t): out.append(f"heading is an object's repr: {t!r}")
+    for code in soup.find_all(["pre", "code"]):
+        t = code.get_text()
+        if re.search(r"\bdef [A-Z]\w*\(['\"]", t): out.append(f"signature titled by a repr: {t[:60]!r}")
+    body = str(soup.find("article") or soup)
+    for m in _re_em_in_name.finditer(body): out.append(f"<em> inside a code-like name: {body[max(0, m.start() - 30):m.end() + 30]!r}")
+    for m in _re_double_escape.finditer(body): out.append(f"escaped twice: {body[max(0, m.start() - 30):m.end() + 30]!r}")
+    for o in soup.select(".cell_output"):
+        t = o.get_text()
+        if o.select(".stderr, .output.stderr"): out.append("a stderr output is shown")
+        if m := _re_warning.search(t): out.append(f"stored warning or progress bar: {t[max(0, m.start() - 40):m.end() + 60]!r}")
+        if m := _re_abs_path.search(t): out.append(f"absolute path in an output: {m.group(0)!r}")
+    for td in soup.select("td"):
+        if td.get_text().strip() in ("\u2018\u2019", "\u201c\u201d"): out.append("an empty-string default shown as typographic quotes")
+    return out
+
+
+def _md_html(md: str) -> str:
+    "Markdown to HTML as the site parses it (CommonMark, tables, raw HTML)."
+    from markdown_it import MarkdownIt
+    return "<article>" + MarkdownIt("commonmark", {"html": True}).enable("table").render(md) + "</article>"
+
+
+@pytest.mark.parametrize("planted,what", [
+    ("<h3>MergeMethod('slerp': t)</h3>", "repr"),
+    ("<pre>def MergeMethod('slerp': t)(</pre>", "repr"),
+    ("<h2>&lt;research_kit.X object at 0x7f00aa&gt;</h2>", "repr"),
+    ("<p>\u201cblock.<em>\u201d, \u201chead.3.</em>\u201d</p>", "<em>"),
+    ("<p><code>&amp;lt;kind&amp;gt;.&amp;lt;layer&amp;gt;</code></p>", "twice"),
+    ('<div class="cell_output"><pre>/tmp/ipykernel_1/2.py:5: DeprecationWarning: old\n  ref = f()</pre></div>', "warning"),
+    ('<div class="cell_output"><pre>umap_.py:1952: UserWarning: n_jobs</pre></div>', "warning"),
+    ('<div class="cell_output"><pre>loading 40%|####      | 4/10 [00:01&lt;00:02]</pre></div>', "warning"),
+    ('<div class="cell_output"><pre>saved to /home/me/runs/x</pre></div>', "absolute path"),
+    ('<div class="cell_output"><div class="output stderr"><pre>x</pre></div></div>', "stderr"),
+    ("<table><tr><td>\u2018\u2019</td></tr></table>", "typographic"),
+])
+def test_page_checks_catch_planted_defects(planted, what):
+    "Each check fails on a planted example of its class."
+    probs = page_problems(f"<html><body><article>{planted}</article></body></html>")
+    assert probs and any(what in p for p in probs), probs
+
+
+def test_page_checks_pass_clean_markup():
+    ok = ("<h3>slerp</h3><pre>def slerp(tensors, base=None)</pre><p>globs like <code>block.*</code>, "
+          "named <code>&lt;kind&gt;.&lt;layer&gt;</code></p><div class='cell_output'><pre>ppl 20.1</pre></div>")
+    assert page_problems(f"<html><body><article>{ok}</article></body></html>") == []
+
+
+class _Param:
+    def __init__(self, name, default, doc): self.name, self.type, self.per_model, self.default, self.doc = name, float, False, default, doc
+
+
+class _Method:
+    "A registered object whose repr is not a name."
+    def __init__(self, name, fn): self.name, self.fn, self.params = name, fn, (_Param("t", 0.5, "share in [0, 1]"),)
+    def __call__(self, tensors: list, # the inputs
+                 **params, # method parameters
+                ) -> list: "Merge."
+    def __repr__(self): return f"_Method({self.name!r}: t)"
+
+
+def _slerp(tensors, base, info, **params): "Interpolate on the sphere."
+
+
+def test_registered_object_titled_by_name_with_signature():
+    md = nbproc.doc_markdown(_Method("slerp", _slerp))
+    assert md.startswith("### slerp\n") and "def slerp(tensors: list, *, t: float = 0.5) -> list" in md
+    assert "| `t` | float | `0.5` | share in [0, 1] |" in md and "**params" not in md
+    assert page_problems(_md_html(md)) == []
+    assert nbproc.doc_markdown(_Method("slerp", _slerp), "_Method('slerp': t)").startswith("### slerp\n")
+
+
+def _globs(sites: str = "block.*", # patterns like "block.*", "head.3.*": site names `<kind>.<layer>`
+           tag: str = "", # a tag, or ""
+           ) -> None:
+    "Read sites matching block.* or head.3.*; named <kind>.<layer> & co."
+
+
+def test_markdown_from_docstrings_and_comments_renders_as_written():
+    "Globs keep their asterisks, `<kind>` in code is escaped once, and an empty default shows as \"\" in code."
+    md = nbproc.doc_markdown(_globs, "_globs")
+    page = _md_html(md)
+    assert page_problems(page) == [], page_problems(page)
+    text = re.sub(r"<[^>]+>", "", page)
+    assert 'patterns like "block.*", "head.3.*"' in _html.unescape(text)
+    assert "<code>&lt;kind&gt;.&lt;layer&gt;</code>" in page and "<em>Read sites matching block.* or head.3.*; named &lt;kind&gt;.&lt;layer&gt; &amp; co.</em>" in page
+    assert '<td><code>&quot;&quot;</code></td>' in page or "<td><code>\"\"</code></td>" in page
+
+
+def test_notebook_class_gets_comments_from_the_library():
+    "A class the docs build runs as `__main__.X` has no source file: its docments come from the library's own class."
+    from research_kit.probes.hooks import SiteKind
+    Twin = type("SiteKind", (), {"__module__": "__main__", "__init__": SiteKind.__init__, "__qualname__": "SiteKind"})
+    rows = nbproc.param_rows(Twin)
+    assert rows and all(r[3] for r in rows), rows
+
+
+def test_noise_outputs_dropped_and_paths_scrubbed():
+    md = {"widgets": {nbproc.WIDGET_STATE: {"state": {
+        "bar": {"model_name": "FloatProgressModel", "model_module": "@jupyter-widgets/controls", "state": {}},
+        "box": {"model_name": "HBoxModel", "model_module": "@jupyter-widgets/controls", "state": {"children": ["IPY_MODEL_bar"]}},
+        "s": {"model_name": "IntSliderModel", "model_module": "@jupyter-widgets/controls", "state": {}}}}}}
+    out = lambda **k: {"output_type": "display_data", "metadata": {}, **k}
+    nb = {"metadata": md, "nbformat": 4, "nbformat_minor": 5, "cells": [
+        {"cell_type": "code", "metadata": {}, "execution_count": 1, "source": "run()", "outputs": [
+            {"output_type": "stream", "name": "stderr", "text": "/tmp/ipykernel_9/1.py:3: UserWarning: x\n  warn(\n"},
+            out(data={nbproc.WIDGET_VIEW: {"model_id": "box"}, "text/plain": "HBox()"}),
+            out(data={nbproc.WIDGET_VIEW: {"model_id": "s"}, "text/plain": "IntSlider()"}),
+            {"output_type": "stream", "name": "stdout", "text": "wrote /tmp/tmpab12/model.safetensors\n"}]}]}
+    outs = nbproc.adapt_for_myst(nb)["cells"][0]["outputs"]
+    assert [o.get("name") or list(o["data"]) for o in outs] == [[nbproc.WIDGET_VIEW, "text/plain"], "stdout"]
+    assert outs[1]["text"] == "wrote model.safetensors\n"
+    import nbformat
+    nb2 = nbformat.from_dict(json.loads(json.dumps(nb)))
+    assert run_nbs.strip_noise(nb2) == 2 and set(nb2.metadata.widgets[nbproc.WIDGET_STATE]["state"]) == {"s"}
+
+
+def test_run_nbs_kernel_has_progress_bars_off():
+    assert run_nbs.QUIET_ENV["TQDM_DISABLE"] == "1" and run_nbs.QUIET_ENV["HF_HUB_DISABLE_PROGRESS_BARS"] == "1"
+
+
+def _site_pages() -> list[Path]:
+    if not (SITE / "index.html").exists(): pytest.skip("no _docs/ built: run `make docs`")
+    return sorted(p for p in SITE.rglob("*.html") if not p.relative_to(SITE).parts[0].startswith("_"))
+
+
+def test_built_pages_show_no_defects():
+    "Over every page of the built site: no repr headings, no <em> in names, no double escaping, no stored noise or paths."
+    bad = {str(p.relative_to(SITE)): pr for p in _site_pages() if (pr := page_problems(p.read_text(encoding="utf-8")))}
+    assert not bad, "\n".join(f"{k}: {v[:5]}" for k, v in bad.items())
+
+
+def test_built_merging_methods_titled_by_registered_names():
+    pages = {p.name: p for p in _site_pages()}
+    if "merging.methods.html" not in pages: pytest.skip("no merging.methods page")
+    from bs4 import BeautifulSoup
+    heads = {h.get_text().replace("#", "").strip() for h in BeautifulSoup(pages["merging.methods.html"].read_text(), "html.parser").find_all(["h2", "h3"])}
+    assert {"slerp", "ties", "linear"} <= heads, sorted(heads)[:30]

@@ -3,7 +3,8 @@
 Builds the site (`docs/build.py`, incremental), serves `_docs/` on loopback, opens every page in headless Debian
 Chromium driven by Playwright (never `playwright install`), and checks: no console errors, no request leaves
 loopback, every plotly figure has data and fits its column (at a 1280 px window), every widget output rendered something,
-every page is titled by its notebook's name and none links to an empty general index. A full-page screenshot per page
+every page is titled by its notebook's name and none links to an empty general index, no table is wider than
+its column (data tables scroll inside their own box; parameter tables wrap). A full-page screenshot per page
 goes to `_artifacts/docs_screens/`. Set RK_DOCS_PREBUILT=1 to test the `_docs/` already built.
 """
 import contextlib, functools, http.server, os, shutil, subprocess, sys, threading, time
@@ -116,6 +117,22 @@ WIDE_FIGURES = """() => [...document.querySelectorAll('div.rk-plotly')].flatMap(
   return (w > c + 1 || d.scrollWidth > d.clientWidth + 1) ? [`${d.id}: ${Math.round(w)} px in a ${Math.round(c)} px column`] : [];
 })"""
 
+# a table is wider than its column when it (or the box it scrolls in) reaches past the article's text column; a
+# parameter table (show_doc's, in .rk-params) must also fit without scrolling: its cells wrap
+WIDE_TABLES = """() => [...document.querySelectorAll('table')].flatMap(t => {
+  const col = t.closest('article, .bd-article, main');
+  if (!col || !t.getClientRects().length) return [];
+  let box = t.parentElement;
+  while (box && box !== col && !['auto', 'scroll'].includes(getComputedStyle(box).overflowX)) box = box.parentElement;
+  const inBox = box && box !== col, r = (inBox ? box : t).getBoundingClientRect(), c = col.getBoundingClientRect();
+  const name = (t.closest('section') || {id: ''}).id + ' ' + (t.id || (t.className || 'table'));
+  const out = [];
+  if (r.right > c.right + 1 || r.left < c.left - 1) out.push(`${name}: ${Math.round(r.width)} px in a ${Math.round(c.width)} px column`);
+  else if (t.closest('.rk-params') && inBox && box.scrollWidth > box.clientWidth + 1)
+    out.push(`${name}: parameter table scrolls (${box.scrollWidth} px in ${box.clientWidth} px)`);
+  return out;
+})"""
+
 _CHECK = """() => {
   const figs = [...document.querySelectorAll('div.rk-plotly')];
   const views = [...document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]')];
@@ -125,6 +142,7 @@ _CHECK = """() => {
           widgets: views.length, widgets_ok: rendered.filter(Boolean).length,
           math: document.querySelectorAll('mjx-container').length,
           wide: (""" + WIDE_FIGURES + """)(),
+          wide_tables: (""" + WIDE_TABLES + """)(),
           h1: (document.querySelector('article h1, main h1') || {textContent: ''}).textContent.replace(/[#\\s\u00b6]+$/, '').trim(),
           genindex: document.querySelectorAll('a[href$="genindex.html"]').length,
           main: document.body.innerText.includes('__main__.') || [...document.querySelectorAll('strong')].some(e => e.textContent === 'main')};
@@ -159,6 +177,7 @@ def test_every_page_in_chromium(site):
             if res["figs_ok"] < res["figs"]: problems.append(f"{res['figs'] - res['figs_ok']} of {res['figs']} plotly figures without data")
             if res["widgets_ok"] < res["widgets"]: problems.append(f"{res['widgets'] - res['widgets_ok']} of {res['widgets']} widget outputs empty")
             problems += [f"figure wider than its column: {w}" for w in res["wide"]]
+            problems += [f"table wider than its column: {w}" for w in res["wide_tables"]]
             stem = Path(name).stem
             if stem not in ("index", "search") and res["h1"] != stem:  # one title scheme: the notebook's (module's) name
                 problems.append(f"page title {res['h1']!r}, expected {stem!r}")
@@ -186,6 +205,24 @@ def test_wide_figure_check_catches_a_clipped_figure(tmp_path):
         p.goto(page.as_uri(), wait_until="load")
         wide = p.evaluate(WIDE_FIGURES)
     assert len(wide) == 1 and wide[0].startswith("wide: 1000 px in a 700 px column"), wide
+
+
+def test_wide_table_check_catches_a_wide_table(tmp_path):
+    """The table check itself: a table past its column, and a parameter table that scrolls, are reported; a wide data
+    table scrolling inside its own column-wide box and a wrapping parameter table are not."""
+    page = tmp_path / "tables.html"
+    row = lambda w: f'<table id="{{id}}"><tr><td style="white-space:nowrap">{"x" * w}</td></tr></table>'
+    page.write_text('<html><body style="margin:0"><article style="width:700px"><section id="s">'
+                    + row(200).format(id="wide")
+                    + '<div style="overflow-x:auto">' + row(200).format(id="scrolls") + "</div>"
+                    + '<div class="rk-params" style="overflow-x:auto">' + row(200).format(id="params") + "</div>"
+                    + '<div class="rk-params" style="overflow-x:auto"><table id="fits"><tr><td>' + "x " * 300 + "</td></tr></table></div>"
+                    + "</section></article></body></html>")
+    with _browser() as browser:
+        p = browser.new_page(viewport={"width": 1280, "height": 900})
+        p.goto(page.as_uri(), wait_until="load")
+        wide = p.evaluate(WIDE_TABLES)
+    assert len(wide) == 2 and wide[0].startswith("s wide:") and wide[1].startswith("s params: parameter table scrolls"), wide
 
 
 def test_search_finds_a_page(site):
