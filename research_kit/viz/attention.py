@@ -11,8 +11,8 @@ from ..core import check, check_choice, check_number, check_tensor, describe, sa
 
 # %% auto #0
 __all__ = ['stack_attentions', 'token_labels', 'attention_data', 'residual_attention', 'rollout', 'attention_flow', 'html_safe',
-           'attention_figure', 'rollout_figure', 'flow_figure', 'head_summary', 'heads_figure', 'FigureView',
-           'AttentionWidget']
+           'attention_figure', 'rollout_figure', 'flow_figure', 'head_summary', 'heads_figure', 'mark_coincident',
+           'FigureView', 'AttentionWidget']
 
 # %% ../../nbs/51_viz.attention.ipynb #68e1c948
 def stack_attentions(attentions, # one [1, heads, q, k] tensor per layer (HF `output_attentions`), or a tensor [layers, heads, q, k]
@@ -230,9 +230,6 @@ def flow_figure(attentions, # one [1, heads, q, k] tensor per layer, or [layers,
     b = list(boundaries)
     check(len(b) >= 2 and b == sorted(set(b)) and b[0] >= 0 and b[-1] <= L, "boundaries", f"≥ 2 increasing layer indices in [0, {L}]", boundaries)
     labels, xs, ys = [], [], []
-    for k, l in enumerate(b):
-        for i in range(T):
-            labels.append(tokens[i]); xs.append(0.001 + 0.998 * k / (len(b) - 1)); ys.append(0.001 + 0.998 * i / max(1, T - 1))
     src, dst, val, hover = [], [], [], []
     for k in range(len(b) - 1):
         M = torch.eye(T, dtype=torch.float64)
@@ -242,11 +239,33 @@ def flow_figure(attentions, # one [1, heads, q, k] tensor per layer, or [layers,
                 if M[i, j] >= threshold and M[i, j] > 0:
                     src.append(k * T + j); dst.append((k + 1) * T + i); val.append(round(float(M[i, j]), _DECIMALS))
                     hover.append(f"{tokens[j]} (layer {b[k]}) → {tokens[i]} (layer {b[k + 1]})")
-    fig = go.Figure(go.Sankey(arrangement="fixed", node=dict(label=labels, x=xs, y=ys, pad=4, thickness=10),
+    # the layout is computed here, not left to plotly: nodes stacked top-down in token order, sized by their flow, with a
+    # gap of at least one label's height between them (plotly's own placement reorders a column and overlaps labels)
+    height, top, bottom = min(700, 220 + 22 * T), 70, 10
+    inner = height - top - bottom
+    flow_in, flow_out = [0.0] * (len(b) * T), [0.0] * (len(b) * T)
+    for s_, d_, v_ in zip(src, dst, val): flow_out[s_] += v_; flow_in[d_] += v_
+    size = [max(a_, o_) for a_, o_ in zip(flow_in, flow_out)]
+    pad = max(2.0, min(14.0, 0.5 * inner / T))
+    ky = (inner - (T - 1) * pad) / max(sum(size[k * T:(k + 1) * T]) or 1.0 for k in range(len(b)))
+    last = len(b) - 1
+    for k, l in enumerate(b):
+        y0 = 0.0
+        for i in range(T):
+            h = size[k * T + i] * ky
+            labels.append(tokens[i] if k in (0, last) else "")  # tokens on the outer columns only: inner labels would sit on links and nodes
+            xs.append(0.001 + 0.998 * k / last); ys.append(min(0.999, max(0.001, (y0 + h / 2) / inner))); y0 += h + pad
+    node_hover = [f"{tokens[n % T]} (layer {b[n // T]})" for n in range(len(b) * T)]
+    fig = go.Figure(go.Sankey(arrangement="fixed", node=dict(label=labels, x=xs, y=ys, pad=pad, thickness=10, customdata=node_hover,
+                                                             hovertemplate="%{customdata}<extra></extra>"),
                               link=dict(source=src, target=dst, value=val, customdata=hover,
                                         hovertemplate="%{customdata}: %{value:.3f}<extra></extra>")))
-    fig.update_layout(title=dict(text=f"Token flow across layers {b} (links ≥ {threshold})", font=dict(size=14)),
-                      autosize=True, height=min(700, 220 + 22 * T), margin=dict(l=10, r=10, t=70, b=10), font=dict(size=10))
+    names = ["input" if l == 0 else (f"layer {l} (output)" if l == L else f"layer {l}") for l in b]
+    for k, name in enumerate(names):  # a label over each column: which residual-stream boundary it is
+        fig.add_annotation(text=name, x=k / last, y=1.0, xref="paper", yref="paper", yanchor="bottom", showarrow=False,
+                           xanchor="left" if k == 0 else ("right" if k == last else "center"), font=dict(size=11))
+    fig.update_layout(title=dict(text=f"Token flow across layers {b} (links ≥ {threshold}; layer l = after l blocks)", font=dict(size=14)),
+                      autosize=True, height=height, margin=dict(l=10, r=10, t=top, b=bottom), font=dict(size=10))
     return fig
 
 # %% ../../nbs/51_viz.attention.ipynb #22ecb775
@@ -303,6 +322,27 @@ def heads_figure(scores, # a polars table with columns layer, head and a score c
     fig.update_layout(title=dict(text=title, font=dict(size=14)), autosize=True, height=min(700, 160 + 18 * L), margin=dict(l=50, r=20, t=50, b=50))
     return fig
 
+# %% ../../nbs/51_viz.attention.ipynb #b72498ed
+def mark_coincident(fig, # a plotly Figure; its scatter traces are compared pairwise
+                    atol: float = 1e-9, # largest |Δy| at which two traces (same axes, same x) count as coinciding, in [0, inf)
+                   ):
+    "Make traces that lie on top of each other visible (upper dotted, open markers; lower wider) and name the pair in the legend; returns `fig`."
+    import numpy as np
+    atol = check_number(atol, "atol", 0, None)
+    tr = [t for t in fig.data if t.type == "scatter" and t.y is not None]
+    arr = lambda v: None if v is None else np.asarray(v, dtype=float)
+    for j, b in enumerate(tr):
+        for a in tr[:j]:
+            if (a.xaxis, a.yaxis) != (b.xaxis, b.yaxis) or len(a.y) != len(b.y): continue
+            xa, xb = arr(a.x), arr(b.x)
+            if (xa is None) != (xb is None) or (xa is not None and not np.array_equal(xa, xb)): continue
+            if not np.allclose(arr(a.y), arr(b.y), rtol=0, atol=atol): continue
+            a.line.width = 5
+            b.update(line=dict(dash="dot", width=2), marker=dict(symbol="circle-open", size=10))
+            b.name = f"{b.name} (dotted: coincides with {a.name})"
+            break
+    return fig
+
 # %% ../../nbs/51_viz.attention.ipynb #fb04fe87
 class FigureView:
     "Base of the viz widgets: a plotly `FigureWidget` (`fig`) redrawn from `figure()` whenever one of the controls changes; displays `box`."
@@ -336,14 +376,29 @@ class FigureView:
                 self.fig.add_traces(list(new.data))
                 self.fig.layout = layout
 
-    def _ipython_display_(self):
-        from IPython.display import display
-        display(self.box)
+    CONTROLS = "its controls"  # what a kernel adds, named in the static copy's subtitle (each widget names its own)
+
+    def static_figure(self) -> dict:
+        "The current figure as plotly JSON, subtitled with what a running kernel adds: the copy a static page (the docs) draws."
+        import json, plotly.io as pio
+        fig = self._figure_or_message()
+        m = fig.layout.margin
+        fig.update_layout(title_subtitle=dict(text=f"Static copy: in a running kernel {self.CONTROLS} redraw this figure", font=dict(size=11)),
+                          margin_t=(m.t if m.t is not None else 50) + 20)
+        return json.loads(pio.to_json(fig, validate=False))
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        "The live widget (drawn where a kernel runs), a static plotly copy of its figure (drawn on a static page), one line of text."
+        data = self.box._repr_mimebundle_() or {}
+        data["application/vnd.plotly.v1+json"] = self.static_figure()
+        data["text/plain"] = f"{type(self).__name__} ({self.CONTROLS} need a running kernel)"
+        return data
 
 # %% ../../nbs/51_viz.attention.ipynb #c7acacca
 class AttentionWidget(FigureView):
     "Interactive attention explorer: pattern per layer/head, rollout, flow (Sankey or exact max-flow) and a heads grid."
     VIEWS = ("pattern", "rollout", "flow", "max-flow", "heads")
+    CONTROLS = "the view, layer, head and threshold controls"
     def __init__(self, attentions, # one [1, heads, q, k] tensor per layer, or [layers, heads, q, k]
                  tokens: Sequence[str], # one label per position [T]
                  head_scores=None, # a polars table [layer, head, score...] for the heads grid (default: `head_summary(..., "previous")`)
@@ -356,7 +411,8 @@ class AttentionWidget(FigureView):
         import ipywidgets as W
         self.attentions = stack_attentions(attentions)
         L, H, T = self.attentions.shape[0], self.attentions.shape[1], self.attentions.shape[-1]
-        self.tokens = _check_tokens(tokens, T)
+        _check_tokens(tokens, T)
+        self.tokens = token_labels(tokens)  # raw labels: the figure functions escape them (once)
         self.head_scores = head_summary(self.attentions, "previous") if head_scores is None else head_scores
         heads_figure(self.head_scores, score)  # checks the table and `score` now, not when the heads view is picked
         self.score = score

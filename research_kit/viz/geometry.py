@@ -297,6 +297,7 @@ def query_figure(table, # the output of `neighbours`
 class EmbeddingWidget(FigureView):
     "Interactive embedding explorer: map (PCA/UMAP, coloured by label, side by side for two sets), metrics, spectrum and query view."
     VIEWS = ("map", "metrics", "spectrum", "query")
+    CONTROLS = "the view, method, points, set and query controls"
     def __init__(self, embeddings, # embeddings [n, d], or {name: [n, d]} (same rows) to compare models / checkpoints
                  texts: Sequence[str], # the text of every row (hover and query view)
                  labels: Sequence | None = None, # one label per row (colour; same label = positive)

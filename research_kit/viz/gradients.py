@@ -9,7 +9,7 @@ from typing import Sequence
 import torch
 from torch import Tensor, nn
 from ..core import check, check_choice, check_number, check_tensor, said, Registry
-from .attention import FigureView
+from .attention import FigureView, mark_coincident
 
 # %% auto #0
 __all__ = ['GRADIENT_VIEWS', 'allocation_scores', 'allocation_figure', 'layer_groups', 'record_gradients', 'dynamics_figure',
@@ -58,7 +58,7 @@ def allocation_figure(tau: float = 0.05, # the temperature marked on the sweep, 
     fig = go.Figure(_allocation_base(n_pos, float(noisy_score), n_neg, tuple(losses)))  # a τ move only redraws the marker
     for c in range(1, len(losses) + 1): fig.add_vline(x=tau, line=dict(color="#444", width=1, dash="dot"), row=1, col=c)
     fig.update_layout(title_text=f"Push on each candidate vs τ (noisy positive at s={noisy_score:.2f}; dotted: τ={tau:g})")
-    return _fit_column(fig, 420)
+    return _fit_column(mark_coincident(fig), 420)  # the clean positives share one score, so one curve: drawn visibly, named in the legend
 
 # %% ../../nbs/53_viz.gradients.ipynb #1f025a28
 def layer_groups(model: nn.Module, # a Hugging Face model of a registered family (other models: one group per top-level child)
@@ -219,6 +219,7 @@ def gradient_figure(view: str = "allocation", # a name in `GRADIENT_VIEWS`
 # %% ../../nbs/53_viz.gradients.ipynb #a63daa62
 class GradientWidget(FigureView):
     "Interactive gradient behaviour: allocation over candidates vs τ, training dynamics, DPO weights, group advantages."
+    CONTROLS = "the view, τ, positives, noisy-score, value, β and group-spread controls"
     def __init__(self, table=None, # `record_gradients(...).table()` for the dynamics view (optional)
                  view: str = "allocation", # the view shown first
                 ):
