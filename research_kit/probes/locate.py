@@ -69,7 +69,10 @@ def logit_lens_figure(table, # a `logit_lens` table
     fig.add_trace(go.Scatter(x=table["layer"].to_list(), y=[r + 1 for r in table["target_rank"].to_list()], name="rank of target",
                              mode="lines", line=dict(dash="dot")), secondary_y=True)
     fig.update_yaxes(title_text="probability", range=[0, 1], secondary_y=False)
-    fig.update_yaxes(title_text="rank (log)", type="log", autorange="reversed", secondary_y=True)
+    top = max(table["target_rank"].to_list()) + 1
+    ticks = [10 ** k for k in range(max(2, len(str(top)) + 1))]   # 1, 10, 100, ... past the worst rank
+    fig.update_yaxes(title_text="rank (log)", type="log", autorange="reversed", tickmode="array", tickvals=ticks,
+                     ticktext=[f"{v:,}" for v in ticks], secondary_y=True)
     fig.update_layout(title=title or f"Logit lens: {table['target'][0]!r} per layer", xaxis_title="layer", autosize=True,
                       height=360, legend=dict(orientation="h", y=-0.25))
     return fig

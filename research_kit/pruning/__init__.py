@@ -8,9 +8,15 @@ __all__ = []
 # %% ../../nbs/40_pruning.ipynb #2dda27e8
 from .evaluate import *
 from .blocks import *
-from .structured import *
 from .kv import *
 from .dims import *
 from .recovery import *
 from . import evaluate, blocks, structured, kv, dims, recovery
+# structured's modeling classes are built on first access (they import transformers' Llama): the rest of it now
+globals().update({n: getattr(structured, n) for n in structured.__all__ if n not in structured._LAZY})
 __all__ = [*evaluate.__all__, *blocks.__all__, *structured.__all__, *kv.__all__, *dims.__all__, *recovery.__all__]
+
+def __getattr__(name: str):
+    "`PrunedLlamaConfig` and `PrunedLlamaForCausalLM` from `pruning.structured`, built on first access."
+    if name in structured._LAZY: return getattr(structured, name)
+    raise AttributeError(f"module 'research_kit.pruning' has no attribute {name!r}")

@@ -69,12 +69,11 @@ def _budget_attention(module, query, key, value, attention_mask, scaling, dropou
     return _exact(module, query, k_sel, v_sel, m_sel, scaling)
 
 def _register() -> None:
+    "Register the budgeted attention with transformers (on a press's first use: importing transformers' attention is slow)."
     from transformers import AttentionInterface
     from transformers.masking_utils import AttentionMaskInterface, eager_mask
     AttentionInterface.register(ATTN_NAME, _budget_attention)
     AttentionMaskInterface.register(ATTN_NAME, eager_mask)
-
-_register()
 
 # %% ../../nbs/44_pruning.kv.ipynb #4ad96dd3
 class Press:
@@ -99,6 +98,7 @@ class Press:
               "a model without another press attached", said("a press is already active"))
         for i in range(self.anatomy.n_layers): self.anatomy.attn(i)._rk_press = self
         self._old = self.model.config._attn_implementation
+        _register()
         self.model.config._attn_implementation = ATTN_NAME
         return self
 

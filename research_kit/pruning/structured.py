@@ -16,10 +16,10 @@ from ..probes import SITE_KINDS, SiteKind, activations, encode_inputs, register_
 from .evaluate import as_texts
 
 # %% auto #0
-__all__ = ['MODELING_SOURCE', 'PrunedLlamaConfig', 'PrunedLlamaForCausalLM', 'HEAD_SCORERS', 'CHANNEL_SCORERS', 'widths',
-           'prune_heads', 'slice_channels', 'head_importance', 'channel_importance', 'select_heads', 'prune_channels',
-           'adaptive_sparsity', 'recover_lm', 'select_recovery_data', 'adapt_prune', 'top_heads', 'random_heads',
-           'head_knockout']
+__all__ = ['MODELING_SOURCE', 'HEAD_SCORERS', 'CHANNEL_SCORERS', 'widths', 'prune_heads', 'slice_channels', 'head_importance',
+           'channel_importance', 'select_heads', 'prune_channels', 'adaptive_sparsity', 'recover_lm',
+           'select_recovery_data', 'adapt_prune', 'top_heads', 'random_heads', 'head_knockout', 'PrunedLlamaConfig',
+           'PrunedLlamaForCausalLM']
 
 # %% ../../nbs/43_pruning.structured.ipynb #342fb9ea
 MODELING_SOURCE = '''"""Llama with per-layer head, key/value-head and MLP widths (written by research_kit.pruning; needs only transformers)."""
@@ -79,7 +79,7 @@ class PrunedLlamaForCausalLM(LlamaForCausalLM):
 '''
 
 def _load_modeling() -> types.ModuleType:
-    "Execute MODELING_SOURCE once as a module and register its classes with the Auto classes and the anatomy."
+    "Execute MODELING_SOURCE once as a module and register its classes with the Auto classes (first use only: it imports transformers' Llama)."
     name = "research_kit.pruning._rk_pruned_modeling"
     if name in sys.modules: return sys.modules[name]
     from transformers import AutoConfig, AutoModelForCausalLM
@@ -88,11 +88,16 @@ def _load_modeling() -> types.ModuleType:
     sys.modules[name] = mod
     AutoConfig.register("rk_pruned_llama", mod.PrunedLlamaConfig, exist_ok=True)
     AutoModelForCausalLM.register(mod.PrunedLlamaConfig, mod.PrunedLlamaForCausalLM, exist_ok=True)
-    register_family(LLAMA, "rk_pruned_llama")
     return mod
 
-_MOD = _load_modeling()
-PrunedLlamaConfig, PrunedLlamaForCausalLM = _MOD.PrunedLlamaConfig, _MOD.PrunedLlamaForCausalLM
+register_family(LLAMA, "rk_pruned_llama")   # the anatomy knows the type at once; the classes come on first use
+_LAZY = ("PrunedLlamaConfig", "PrunedLlamaForCausalLM")
+_all_ = ["PrunedLlamaConfig", "PrunedLlamaForCausalLM"]
+
+def __getattr__(name: str):
+    "The modeling classes, built on first access (so `import research_kit.pruning` stays as quick as `import torch`)."
+    if name in _LAZY: return getattr(_load_modeling(), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 # %% ../../nbs/43_pruning.structured.ipynb #769aaae4
 def _check_llama(model: nn.Module) -> None:
@@ -119,9 +124,10 @@ def _rebuild(model: nn.Module, state: dict, wid: list[tuple[int, int, int]]) -> 
         new_cfg = LlamaConfig(**{**cfg, "num_attention_heads": hs[0], "num_key_value_heads": kvs[0], "intermediate_size": fs[0], "head_dim": hd})
         cls = LlamaForCausalLM
     else:
-        new_cfg = PrunedLlamaConfig(**{**cfg, "num_attention_heads": max(hs), "num_key_value_heads": max(kvs), "intermediate_size": max(fs),
+        mod = _load_modeling()
+        new_cfg = mod.PrunedLlamaConfig(**{**cfg, "num_attention_heads": max(hs), "num_key_value_heads": max(kvs), "intermediate_size": max(fs),
                                        "head_dim": hd, "layer_heads": hs, "layer_kv_heads": kvs, "layer_intermediate": fs})
-        cls = PrunedLlamaForCausalLM
+        cls = mod.PrunedLlamaForCausalLM
     new_cfg._attn_implementation = model.config._attn_implementation
     p = next(model.parameters())
     with torch.device(p.device): new = cls(new_cfg).to(p.dtype)
