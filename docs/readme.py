@@ -6,14 +6,21 @@ README generated from the tour notebook everywhere (`make readme`), and `nbdev_r
 import json, re, sys
 from pathlib import Path
 
+def link_notebooks(md: str, nbs: Path) -> str:
+    "Turn each `` `NN_name` `` that names a notebook in `nbs` into a link to it (for the README at the repository's top)."
+    def repl(m):
+        name = m.group(1)
+        return f"[`{name}`](nbs/{name}.ipynb)" if (nbs / f"{name}.ipynb").exists() else m.group(0)
+    return re.sub(r"(?<!\[)`(\d\d_[A-Za-z0-9_.]+)`", repl, md)
+
 def nb_to_markdown(nb_path: Path) -> str:
-    "The notebook as GitHub markdown: nbdev's `# title` + `> summary` header kept, hidden cells dropped."
+    "The notebook as GitHub markdown: nbdev's `# title` + `> summary` header kept, hidden cells dropped, notebook names linked."
     cells = json.loads(nb_path.read_text(encoding="utf-8"))["cells"]
     out = []
     for c in cells:
         src = "".join(c["source"]).strip()
         if not src: continue
-        if c["cell_type"] == "markdown": out.append(src)
+        if c["cell_type"] == "markdown": out.append(link_notebooks(src, nb_path.parent))
         elif not re.search(r"^#\|\s*(hide|export|exporti|default_exp)\b", src, re.M):
             out.append("```python\n" + src + "\n```")
     return "\n\n".join(out) + "\n"
