@@ -78,14 +78,23 @@ def adapt(nb: dict) -> dict:
 
 def execute(path: Path, timeout: int) -> dict:
     "Run the notebook in a fresh kernel (in its folder), saving the widget state; plotly gives its JSON mimetype."
+    import tempfile
     import nbformat
+    from jupyter_client import KernelManager
     from nbclient import NotebookClient
     os.environ.pop("PLOTLY_RENDERER", None)
     bindir = str(Path(sys.executable).parent)
     os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")  # the kernel is this interpreter's
     nb = nbformat.read(path, as_version=4)
-    NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}},
-                   store_widget_state=True).execute()
+    # over IPC sockets in a private folder: over TCP, ipykernel warns that the traffic is unencrypted (it never leaves
+    # this machine either way); Windows has no IPC transport, so it keeps TCP and the warning
+    with tempfile.TemporaryDirectory() as d:
+        km = KernelManager(kernel_name="python3", **({"transport": "ipc", "ip": os.path.join(d, "kernel")} if os.name == "posix" else {}))
+        try:
+            NotebookClient(nb, km=km, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}},
+                           store_widget_state=True).execute()
+        finally:
+            if km.has_kernel: km.shutdown_kernel()   # a kernel manager passed in is the caller's to shut down
     return json.loads(nbformat.writes(nb))
 
 
