@@ -82,18 +82,28 @@ _re_code_span = re.compile(r"(`+)(.+?)\1", re.S)
 
 def md_text(s: str, table: bool = False) -> str:
     """Plain text (a docstring, a docments comment) made safe as markdown: outside code spans `<`, `>`, `&` become
-    entities and `*`, `_` are escaped, so `block.*` keeps its asterisk and `<kind>` shows as written; inside code spans
+    entities and `*`, `_`, `\\` are escaped (links stay links), so `block.*` keeps its asterisk and `<kind>` shows as written; inside code spans
     nothing is escaped (markdown shows code literally: an entity there would show as `&lt;kind&gt;`). In a table
     cell (`table=True`) pipes are escaped and newlines become spaces."""
     out, pos = [], 0
     def plain(t: str) -> str:
         t = html.escape(t, quote=False)
-        return re.sub(r"([*_\\\[\]])", r"\\\1", t)
+        return re.sub(r"([*_\\])", r"\\\1", t)
     for m in _re_code_span.finditer(s):
         out += [plain(s[pos:m.start()]), m.group(0)]; pos = m.end()
     out.append(plain(s[pos:]))
     r = "".join(out)
     return r.replace("|", "\\|").replace("\n", " ") if table else r
+
+
+def docstring_body(s: str) -> str:
+    """The lines of a docstring after its first, as markdown: prose escaped like `md_text`; a body with indented
+    lines (an example, a third-party docstring's sections) shown verbatim in a text block, where escaping would show."""
+    s = s.strip("\n")
+    if re.search(r"^(?: {4}|\t)", s, re.M) or "```" in s:
+        fence = "````" if "```" in s else "```"
+        return f"{fence}text\n{s}\n{fence}"
+    return md_text(s)
 
 
 def _cell(s: str) -> str:
@@ -218,8 +228,9 @@ def doc_markdown(sym, name: str | None = None, title_level: int = 3, source_url:
         except Exception: d = inspect.getdoc(raw) or ""
     raw = call or reg or raw
     if d:
-        first, _, rest = md_text(d).partition("\n")
-        out += [f"*{first.strip()}*" + (("\n" + rest) if rest else ""), ""]
+        first, _, rest = d.partition("\n")
+        out += [f"*{md_text(first.strip())}*", ""]
+        if rest.strip(): out += [docstring_body(rest), ""]
     rows = param_rows(raw) if callable(raw) else []
     if reg is not None:
         rows = [r for r in rows if not r[0].startswith("**")]
