@@ -240,22 +240,27 @@ def flow_figure(attentions, # one [1, heads, q, k] tensor per layer, or [layers,
                     src.append(k * T + j); dst.append((k + 1) * T + i); val.append(round(float(M[i, j]), _DECIMALS))
                     hover.append(f"{tokens[j]} (layer {b[k]}) → {tokens[i]} (layer {b[k + 1]})")
     # the layout is computed here, not left to plotly: nodes stacked top-down in token order, sized by their flow, with a
-    # gap of at least one label's height between them (plotly's own placement reorders a column and overlaps labels)
+    # gap of at least one label's height between them (plotly's own placement reorders a column and overlaps labels);
+    # a node without any link is left out (plotly drops it, and the positions of the nodes after it would shift)
     height, top, bottom = min(700, 220 + 22 * T), 70, 10
     inner = height - top - bottom
     flow_in, flow_out = [0.0] * (len(b) * T), [0.0] * (len(b) * T)
     for s_, d_, v_ in zip(src, dst, val): flow_out[s_] += v_; flow_in[d_] += v_
     size = [max(a_, o_) for a_, o_ in zip(flow_in, flow_out)]
+    kept = [n for n in range(len(b) * T) if size[n] > 0]
+    new = {n: k for k, n in enumerate(kept)}
     pad = max(2.0, min(14.0, 0.5 * inner / T))
-    ky = (inner - (T - 1) * pad) / max(sum(size[k * T:(k + 1) * T]) or 1.0 for k in range(len(b)))
+    per_col = lambda k: [n for n in kept if n // T == k]
+    ky = min((inner - (len(per_col(k)) - 1) * pad) / sum(size[n] for n in per_col(k)) for k in range(len(b)) if per_col(k))
     last = len(b) - 1
-    for k, l in enumerate(b):
+    for k in range(len(b)):
         y0 = 0.0
-        for i in range(T):
-            h = size[k * T + i] * ky
-            labels.append(tokens[i] if k in (0, last) else "")  # tokens on the outer columns only: inner labels would sit on links and nodes
+        for n in per_col(k):
+            h = size[n] * ky
+            labels.append(tokens[n % T] if k in (0, last) else "")  # tokens on the outer columns only: inner labels would sit on links and nodes
             xs.append(0.001 + 0.998 * k / last); ys.append(min(0.999, max(0.001, (y0 + h / 2) / inner))); y0 += h + pad
-    node_hover = [f"{tokens[n % T]} (layer {b[n // T]})" for n in range(len(b) * T)]
+    src, dst = [new[n] for n in src], [new[n] for n in dst]
+    node_hover = [f"{tokens[n % T]} (layer {b[n // T]})" for n in kept]
     fig = go.Figure(go.Sankey(arrangement="fixed", node=dict(label=labels, x=xs, y=ys, pad=pad, thickness=10, customdata=node_hover,
                                                              hovertemplate="%{customdata}<extra></extra>"),
                               link=dict(source=src, target=dst, value=val, customdata=hover,
