@@ -19,7 +19,9 @@ SITE = ROOT / "_docs"
 SHOTS = ROOT / "_artifacts" / "viz_screens"
 pytestmark = pytest.mark.slow
 # page -> the least number of plotly figures it must show (the widgets tutorial shows each widget's static figures)
-PAGES = {"viz.attention.html": 4, "viz.geometry.html": 3, "viz.gradients.html": 3, "tutorial.widgets.html": 8}
+PAGES = {"viz.attention.html": 5, "viz.geometry.html": 4, "viz.gradients.html": 4, "tutorial.widgets.html": 11}
+# page -> how many widgets it displays: each shows its current figure as a static copy, subtitled "Static copy: ..."
+WIDGETS = {"viz.attention.html": 1, "viz.geometry.html": 1, "viz.gradients.html": 1, "tutorial.widgets.html": 3}
 
 
 def _page_path(name: str) -> str:
@@ -51,13 +53,16 @@ def test_viz_pages_in_chromium(site):  # noqa: F811
             page, errors, failed = _open(ctx, f"{site}/{path}")
             res = page.evaluate("""() => { const figs = [...document.querySelectorAll('div.rk-plotly')];
                 return {figs: figs.length, ok: figs.filter(d => d.data && d.data.length && d.querySelector('.main-svg')).length,
-                        points: figs.reduce((n, d) => n + (d.data || []).length, 0)}; }""")
+                        points: figs.reduce((n, d) => n + (d.data || []).length, 0),
+                        static: figs.filter(d => /^Static copy/.test(((d.layout || {}).title || {}).subtitle?.text || '')
+                                                  && d.querySelector('.main-svg')).length}; }""")
             wide = page.evaluate(WIDE_FIGURES)
             page.screenshot(path=str(SHOTS / (name[:-5] + ".png")), full_page=True)
             page.close()
             problems = errors + failed + [f"request to outside: {u}" for u in outside] + [f"too wide: {w}" for w in wide]
             if res["figs"] < least: problems.append(f"{res['figs']} plotly figures, expected at least {least}")
             if res["ok"] < res["figs"]: problems.append(f"{res['figs'] - res['ok']} of {res['figs']} figures without data")
+            if res["static"] != WIDGETS[name]: problems.append(f"{res['static']} widgets drawn as a static copy, expected {WIDGETS[name]}")
             print(name, res, "OK" if not problems else problems)
             if problems: bad[name] = problems
     assert not bad, bad
