@@ -2,12 +2,12 @@
 
 Builds the site (`docs/build.py`, incremental), serves `_docs/` on loopback, opens every page in headless Debian
 Chromium driven by Playwright (never `playwright install`), and checks: no console errors, no request leaves
-loopback, every plotly figure has data and fits its column (at a 1280 px window), every widget output rendered something,
+loopback, every plotly figure has data, fits its column (at a 1280 px window) and hides no trace under an identical one, no table reaches past its column, every widget output rendered something,
 every page is titled by its notebook's name and none links to an empty general index, no table is wider than
 its column (data tables scroll inside their own box; parameter tables wrap). A full-page screenshot per page
 goes to `_artifacts/docs_screens/`. Set RK_DOCS_PREBUILT=1 to test the `_docs/` already built.
 """
-import contextlib, functools, http.server, os, shutil, subprocess, sys, threading, time
+import contextlib, functools, http.server, json, os, shutil, subprocess, sys, threading, time
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -133,6 +133,24 @@ WIDE_TABLES = """() => [...document.querySelectorAll('table')].flatMap(t => {
   return out;
 })"""
 
+# a trace is hidden when another one on the same axes has the same x and y and is drawn the same way (same dash, mode
+# and marker, not thinner): the reader sees one line where the figure has two. `viz.mark_coincident` styles such pairs.
+HIDDEN_TRACES = """() => [...document.querySelectorAll('div.rk-plotly')].flatMap(d => {
+  const tr = (d._fullData || []).filter(t => t.visible === true && ['scatter', 'scattergl'].includes(t.type) && t.x && t.y);
+  const same = (a, b) => a.length === b.length && a.every((v, i) => { const w = b[i];
+      return (typeof v === 'number' && typeof w === 'number') ? Math.abs(v - w) <= 1e-9 * Math.max(1, Math.abs(v), Math.abs(w)) : v === w; });
+  const out = [];
+  for (let i = 0; i < tr.length; i++) for (let j = i + 1; j < tr.length; j++) {
+    const a = tr[i], b = tr[j];
+    if (a.xaxis !== b.xaxis || a.yaxis !== b.yaxis || !same([...a.x], [...b.x]) || !same([...a.y], [...b.y])) continue;
+    const la = a.line || {}, lb = b.line || {}, ma = a.marker || {}, mb = b.marker || {};
+    const distinct = (la.dash || 'solid') !== (lb.dash || 'solid') || (lb.width || 2) < (la.width || 2) || a.mode !== b.mode
+                     || String(ma.symbol || 'circle') !== String(mb.symbol || 'circle');
+    if (!distinct) out.push(`${d.id}: trace '${b.name}' hides trace '${a.name}'`);
+  }
+  return out;
+})"""
+
 _CHECK = """() => {
   const figs = [...document.querySelectorAll('div.rk-plotly')];
   const views = [...document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]')];
@@ -143,6 +161,7 @@ _CHECK = """() => {
           math: document.querySelectorAll('mjx-container').length,
           wide: (""" + WIDE_FIGURES + """)(),
           wide_tables: (""" + WIDE_TABLES + """)(),
+          hidden: (""" + HIDDEN_TRACES + """)(),
           h1: (document.querySelector('article h1, main h1') || {textContent: ''}).textContent.replace(/[#\\s\u00b6]+$/, '').trim(),
           genindex: document.querySelectorAll('a[href$="genindex.html"]').length,
           main: document.body.innerText.includes('__main__.') || [...document.querySelectorAll('strong')].some(e => e.textContent === 'main')};
@@ -178,6 +197,7 @@ def test_every_page_in_chromium(site):
             if res["widgets_ok"] < res["widgets"]: problems.append(f"{res['widgets'] - res['widgets_ok']} of {res['widgets']} widget outputs empty")
             problems += [f"figure wider than its column: {w}" for w in res["wide"]]
             problems += [f"table wider than its column: {w}" for w in res["wide_tables"]]
+            problems += [f"figure with a hidden trace: {w}" for w in res["hidden"]]
             stem = Path(name).stem
             if stem not in ("index", "search") and res["h1"] != stem:  # one title scheme: the notebook's (module's) name
                 problems.append(f"page title {res['h1']!r}, expected {stem!r}")
@@ -223,6 +243,25 @@ def test_wide_table_check_catches_a_wide_table(tmp_path):
         p.goto(page.as_uri(), wait_until="load")
         wide = p.evaluate(WIDE_TABLES)
     assert len(wide) == 2 and wide[0].startswith("s wide:") and wide[1].startswith("s params: parameter table scrolls"), wide
+
+
+def test_hidden_trace_check_catches_a_hidden_trace(tmp_path):
+    "The hidden-trace check itself: two identical lines drawn alike are reported; the same pair styled apart is not."
+    from plotly.offline import get_plotlyjs
+    page = tmp_path / "hidden.html"
+    xs, ys = [0, 1, 2], [0.5, 0.25, 0.125]
+    hidden = [dict(x=xs, y=ys, name="a"), dict(x=xs, y=ys, name="b")]
+    styled = [dict(x=xs, y=ys, name="a", line=dict(width=6)), dict(x=xs, y=ys, name="b", line=dict(dash="dot", width=2))]
+    page.write_text("<html><body><script>" + get_plotlyjs() + "</script><article>"
+                    + '<div class="rk-plotly" id="hidden"></div><div class="rk-plotly" id="styled"></div></article><script>'
+                    + f"Plotly.newPlot('hidden', {json.dumps(hidden)}); Plotly.newPlot('styled', {json.dumps(styled)});"
+                    + "</script></body></html>")
+    with _browser() as browser:
+        p = browser.new_page(viewport={"width": 1280, "height": 900})
+        p.goto(page.as_uri(), wait_until="load")
+        p.wait_for_function("() => [...document.querySelectorAll('div.rk-plotly')].every(d => d._fullData)", timeout=30_000)
+        found = p.evaluate(HIDDEN_TRACES)
+    assert found == ["hidden: trace 'b' hides trace 'a'"], found
 
 
 def test_search_finds_a_page(site):
