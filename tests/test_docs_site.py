@@ -3,7 +3,8 @@
 Builds the site (`docs/build.py`, incremental), serves `_docs/` on loopback, opens every page in headless Debian
 Chromium driven by Playwright (never `playwright install`), and checks: no console errors, no request leaves
 loopback, every plotly figure has data, fits its column (at a 1280 px window) and hides no trace under an identical one, no table reaches past its column, every widget output rendered something,
-every page is titled by its notebook's name and none links to an empty general index, no table is wider than
+every page is titled by its notebook's name and none links to an empty general index, the rendered page shows none of
+test_docs_build.page_problems' defects (nor figure text escaped twice), no table is wider than
 its column (data tables scroll inside their own box; parameter tables wrap). A full-page screenshot per page
 goes to `_artifacts/docs_screens/`. Set RK_DOCS_PREBUILT=1 to test the `_docs/` already built.
 """
@@ -14,6 +15,8 @@ from urllib.parse import urlparse
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from test_docs_build import page_problems  # noqa: E402  (one list of page defects: built HTML and the rendered DOM)
 SITE = ROOT / "_docs"
 SHOTS = ROOT / "_artifacts" / "docs_screens"
 CHROMIUM = "/usr/bin/chromium"
@@ -151,6 +154,12 @@ HIDDEN_TRACES = """() => [...document.querySelectorAll('div.rk-plotly')].flatMap
   return out;
 })"""
 
+WITHOUT_FIGURES = """() => { const c = document.documentElement.cloneNode(true);
+  c.querySelectorAll('div.rk-plotly').forEach(d => d.replaceChildren()); return c.outerHTML; }"""
+# text a figure shows with an entity still in it (`&lt;s&gt;` on a token axis): its labels were escaped twice
+FIGURE_ESCAPES = """() => [...document.querySelectorAll('div.rk-plotly svg text')].map(t => t.textContent)
+  .filter(t => /&(lt|gt|amp|quot|#[0-9]+);/.test(t)).slice(0, 5)"""
+
 _CHECK = """() => {
   const figs = [...document.querySelectorAll('div.rk-plotly')];
   const views = [...document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]')];
@@ -190,6 +199,9 @@ def test_every_page_in_chromium(site):
             except Exception: pass  # the checks below say what is missing
             page.wait_for_timeout(300)
             res = page.evaluate(_CHECK)
+            # the page as the browser holds it (repr headings, <em> in names, double escaping, warnings, paths), without the
+            # figures' SVG, whose attributes escape label markup by design; a figure's visible text is checked on its own
+            shown = page_problems(page.evaluate(WITHOUT_FIGURES)) + [f"figure text escaped twice: {t!r}" for t in page.evaluate(FIGURE_ESCAPES)]
             page.screenshot(path=str(SHOTS / (name.replace("/", "__")[:-5] + ".png")), full_page=True)
             page.close()
             problems = errors + failed + [f"request to outside: {u}" for u in outside[n_out:]]
@@ -198,6 +210,7 @@ def test_every_page_in_chromium(site):
             problems += [f"figure wider than its column: {w}" for w in res["wide"]]
             problems += [f"table wider than its column: {w}" for w in res["wide_tables"]]
             problems += [f"figure with a hidden trace: {w}" for w in res["hidden"]]
+            problems += shown
             stem = Path(name).stem
             if stem not in ("index", "search") and res["h1"] != stem:  # one title scheme: the notebook's (module's) name
                 problems.append(f"page title {res['h1']!r}, expected {stem!r}")
@@ -262,6 +275,35 @@ def test_hidden_trace_check_catches_a_hidden_trace(tmp_path):
         p.wait_for_function("() => [...document.querySelectorAll('div.rk-plotly')].every(d => d._fullData)", timeout=30_000)
         found = p.evaluate(HIDDEN_TRACES)
     assert found == ["hidden: trace 'b' hides trace 'a'"], found
+
+
+def test_crawl_catches_planted_page_defects(tmp_path):
+    "The DOM checks the crawl applies to every page: a planted page with a repr heading, a glob in italics, double escaping, a stored warning and a path is caught on each."
+    page = tmp_path / "planted.html"
+    page.write_text("<html><body><article><h2>MergeMethod('slerp': t)</h2><p>sites block.<em>x</em></p><p>&amp;lt;kind&amp;gt;</p>"
+                    '<div class="cell_output"><pre>UserWarning: careful /tmp/build/x.py</pre></div></article></body></html>')
+    with _browser() as browser:
+        p = browser.new_page()
+        p.goto(page.as_uri(), wait_until="load")
+        found = page_problems(p.content())
+    for what in ("heading is an object's repr", "<em> inside a code-like name", "escaped twice", "stored warning", "absolute path"):
+        assert any(f.startswith(what) for f in found), (what, found)
+
+
+def test_crawl_catches_figure_text_escaped_twice(tmp_path):
+    "A token axis that shows `&lt;s&gt;` (labels escaped twice) is caught; one that shows `<s>` is not."
+    from plotly.offline import get_plotlyjs
+    page = tmp_path / "escaped.html"
+    bad, good = [dict(x=["&amp;lt;s&amp;gt;", "a"], y=[1, 2])], [dict(x=["&lt;s&gt;", "b"], y=[1, 2])]
+    page.write_text("<html><body><script>" + get_plotlyjs() + "</script><article>"
+                    + '<div class="rk-plotly" id="bad"></div><div class="rk-plotly" id="good"></div></article><script>'
+                    + f"Plotly.newPlot('bad', {json.dumps(bad)}); Plotly.newPlot('good', {json.dumps(good)});</script></body></html>")
+    with _browser() as browser:
+        p = browser.new_page()
+        p.goto(page.as_uri(), wait_until="load")
+        p.wait_for_function("() => [...document.querySelectorAll('div.rk-plotly')].every(d => d._fullData)", timeout=30_000)
+        found, rest = p.evaluate(FIGURE_ESCAPES), page_problems(p.evaluate(WITHOUT_FIGURES))
+    assert found == ["&lt;s&gt;"] and not rest, (found, rest)
 
 
 def test_search_finds_a_page(site):
