@@ -15,8 +15,9 @@ from torch import nn
 from .core import Registry, atomic_dir, batched, cache_dir, check, check_choice, check_number, describe, device as default_device, masked_mean, said
 
 # %% auto #0
-__all__ = ['EMBEDDED', 'OWN_CODE', 'TINY', 'FAMILIES', 'LLAMA', 'BERT', 'GPT2', 'gguf_to_folder', 'embedded', 'load', 'complete',
-           'tiny_tokenizer', 'tiny', 'save_model', 'Family', 'register_family', 'Anatomy', 'anatomy', 'encode']
+__all__ = ['EMBEDDED', 'OWN_CODE', 'TINY', 'FAMILIES', 'LLAMA', 'GEMMA2', 'OLMO2', 'PHI3', 'MOE', 'GPT_NEOX', 'OPT', 'GPT2',
+           'BERT', 'MODERNBERT', 'gguf_to_folder', 'embedded', 'load', 'complete', 'tiny_tokenizer', 'tiny',
+           'save_model', 'Family', 'register_family', 'Anatomy', 'anatomy', 'encode']
 
 # %% ../nbs/01_models.ipynb #c5ad3ce6
 EMBEDDED = Registry("embedded model")
@@ -192,33 +193,56 @@ def tiny_tokenizer(family: str = "llama", # which special tokens and template: "
     return tok
 
 # %% ../nbs/01_models.ipynb #b8062fcf
-def _tiny_llama(vocab: int, **kw):
-    from transformers import LlamaConfig, LlamaForCausalLM
-    return LlamaForCausalLM, LlamaConfig(**{**dict(vocab_size=vocab, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-                                                num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=256,
-                                                bos_token_id=0, eos_token_id=1, pad_token_id=3, tie_word_embeddings=True), **kw})
+_SMALL = dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4, max_position_embeddings=256)
+_GQA = dict(num_key_value_heads=2)   # 4 query heads share 2 key/value heads
+_IDS = dict(bos_token_id=0, eos_token_id=1, pad_token_id=3)   # the "llama" byte tokenizer's special tokens
 
-def _tiny_bert(vocab: int, **kw):
-    from transformers import BertConfig, BertModel
-    return BertModel, BertConfig(**{**dict(vocab_size=vocab, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-                                           num_attention_heads=4, max_position_embeddings=256, pad_token_id=3), **kw})
-
-def _tiny_gpt2(vocab: int, **kw):
-    from transformers import GPT2Config, GPT2LMHeadModel
-    return GPT2LMHeadModel, GPT2Config(**{**dict(vocab_size=vocab, n_embd=64, n_layer=2, n_head=4, n_positions=256,
-                                                bos_token_id=0, eos_token_id=0), **kw})
+def _tiny_spec(model_cls: str, # transformers class, e.g. "LlamaForCausalLM"
+               config_cls: str, # its config class
+               tokenizer: str, # `tiny_tokenizer` family: "llama", "bert" or "gpt2"
+               **defaults, # config fields of the tiny model
+              ):
+    "A `TINY` entry: (vocab, **overrides) -> (model class, config)."
+    def make(vocab: int, **kw):
+        import transformers
+        return getattr(transformers, model_cls), getattr(transformers, config_cls)(**{"vocab_size": vocab, **defaults, **kw})
+    return make
 
 TINY = Registry("tiny model family")
-TINY.register("llama", _tiny_llama); TINY.register("bert", _tiny_bert); TINY.register("gpt2", _tiny_gpt2)
+for _name, _spec, _tok in [
+    ("llama", _tiny_spec("LlamaForCausalLM", "LlamaConfig", "llama", **_SMALL, **_GQA, **_IDS, tie_word_embeddings=True), "llama"),
+    ("mistral", _tiny_spec("MistralForCausalLM", "MistralConfig", "llama", **_SMALL, **_GQA, **_IDS), "llama"),
+    ("qwen2", _tiny_spec("Qwen2ForCausalLM", "Qwen2Config", "llama", **_SMALL, **_GQA, **_IDS), "llama"),
+    ("qwen3", _tiny_spec("Qwen3ForCausalLM", "Qwen3Config", "llama", **_SMALL, **_GQA, **_IDS, head_dim=16), "llama"),
+    ("gemma2", _tiny_spec("Gemma2ForCausalLM", "Gemma2Config", "llama", **_SMALL, **_GQA, **_IDS, head_dim=16, sliding_window=8,
+                          query_pre_attn_scalar=16), "llama"),
+    ("gemma3_text", _tiny_spec("Gemma3ForCausalLM", "Gemma3TextConfig", "llama", **_SMALL, **_GQA, **_IDS, head_dim=16, sliding_window=8,
+                               query_pre_attn_scalar=16, layer_types=["sliding_attention", "full_attention"]), "llama"),
+    ("phi3", _tiny_spec("Phi3ForCausalLM", "Phi3Config", "llama", **_SMALL, **_GQA, **_IDS), "llama"),
+    ("olmo2", _tiny_spec("Olmo2ForCausalLM", "Olmo2Config", "llama", **_SMALL, **_GQA, **_IDS), "llama"),
+    ("qwen3_moe", _tiny_spec("Qwen3MoeForCausalLM", "Qwen3MoeConfig", "llama", **_SMALL, **_GQA, **_IDS, head_dim=16, num_experts=4,
+                             num_experts_per_tok=2, moe_intermediate_size=32), "llama"),
+    ("mixtral", _tiny_spec("MixtralForCausalLM", "MixtralConfig", "llama", **{**_SMALL, "intermediate_size": 32}, **_GQA, **_IDS,
+                           num_local_experts=4, num_experts_per_tok=2), "llama"),
+    ("gpt_neox", _tiny_spec("GPTNeoXForCausalLM", "GPTNeoXConfig", "gpt2", **_SMALL, rotary_pct=0.25, bos_token_id=0, eos_token_id=0), "gpt2"),
+    ("opt", _tiny_spec("OPTForCausalLM", "OPTConfig", "llama", **{k: v for k, v in _SMALL.items() if k != "intermediate_size"}, ffn_dim=128,
+                       word_embed_proj_dim=64, **_IDS), "llama"),
+    ("gpt2", _tiny_spec("GPT2LMHeadModel", "GPT2Config", "gpt2", n_embd=64, n_layer=2, n_head=4, n_positions=256, bos_token_id=0, eos_token_id=0), "gpt2"),
+    ("bert", _tiny_spec("BertModel", "BertConfig", "bert", **_SMALL, pad_token_id=3), "bert"),
+    ("roberta", _tiny_spec("RobertaModel", "RobertaConfig", "bert", **{**_SMALL, "max_position_embeddings": 260}, pad_token_id=3,
+                           bos_token_id=0, eos_token_id=1), "bert"),
+    ("modernbert", _tiny_spec("ModernBertModel", "ModernBertConfig", "bert", **{**_SMALL, "num_hidden_layers": 3}, global_attn_every_n_layers=2,
+                              local_attention=8, pad_token_id=3, cls_token_id=0, sep_token_id=1, bos_token_id=0, eos_token_id=1), "bert"),
+]: TINY.register(_name, _spec, tokenizer=_tok, model_type=_name)
 
-def tiny(family: str = "llama", # "llama", "bert" or "gpt2"
+def tiny(family: str = "llama", # a `TINY` name: one per model type the anatomy knows, e.g. "llama", "gpt_neox", "qwen3_moe", "bert"
          seed: int = 0, # seed for the random weights
          attn: str = "eager", # attention implementation
          **overrides, # config fields to change, e.g. num_hidden_layers=3
         ) -> tuple[nn.Module, object]:
     "A random few-layer model of `family` with a byte-level tokenizer, built in memory for tests."
     check_choice(attn, ["eager", "sdpa"], "attn")
-    tok = tiny_tokenizer(check_choice(family, TINY.names(), "family"))
+    tok = tiny_tokenizer(TINY.entry(check_choice(family, TINY.names(), "family")).meta["tokenizer"])
     cls, config = TINY[family](len(tok), **overrides)
     known = set(type(config)().to_dict()) | set(getattr(config, "attribute_map", {}))
     bad = sorted(set(overrides) - known)
@@ -228,6 +252,7 @@ def tiny(family: str = "llama", # "llama", "bert" or "gpt2"
         torch.manual_seed(seed)
         model = cls(config)
     return model.eval(), tok
+
 
 # %% ../nbs/01_models.ipynb #m0sv0002
 def save_model(model: nn.Module, # a Hugging Face model (anything with `save_pretrained`)
@@ -256,23 +281,40 @@ def save_model(model: nn.Module, # a Hugging Face model (anything with `save_pre
 # %% ../nbs/01_models.ipynb #ec97f4d3
 @dataclass(frozen=True)
 class Family:
-    "Where the parts of one architecture family live (dotted paths, relative to the base model or to a block)."
+    "Where the parts of one architecture family live (dotted paths, relative to the base model or to a block), and how its layout differs from a plain pre-norm block."
     name: str # the family's name, e.g. "llama"
     layers: str # the ModuleList of blocks, relative to the base model
     embed: str # token embedding, relative to the base model
     attn: str # attention module (holds the heads), relative to a block
     q: str; k: str; v: str; o: str # projections, relative to a block (q = k = v when fused)
-    mlp: str # module whose output is the MLP's contribution, relative to a block
-    mlp_in: tuple[str, ...] # up (and gate) projections, relative to a block
-    mlp_out: str # down projection, relative to a block
-    attn_norm: str # norm before (pre-norm) or after (post-norm) attention, relative to a block
-    mlp_norm: str # norm before or after the MLP, relative to a block
+    mlp: str = "mlp" # module whose output is the MLP's contribution (before any post-norm), relative to a block
+    mlp_in: tuple[str, ...] = () # up (and gate) projections, relative to a block (empty for mixture-of-experts)
+    mlp_out: str | None = None # down projection, relative to a block (None for mixture-of-experts)
+    attn_norm: str | None = None # norm before (pre-norm) or after (post-norm) attention, relative to a block (None: no such norm, OLMo 2)
+    mlp_norm: str | None = None # norm before or after the MLP, relative to a block
+    attn_post_norm: str | None = None # norm applied to the attention's output before the residual add (Gemma 2/3, OLMo 2)
+    mlp_post_norm: str | None = None # norm applied to the MLP's output before the residual add
+    q_norm: str | None = None # norm on the queries (per head, or over all heads in OLMo 2), relative to a block; skipped where a model lacks it
+    k_norm: str | None = None # norm on the keys, likewise
     final_norm: str | None = None # final norm, relative to the base model (None for post-norm encoders)
     pos_embed: str | None = None # learned position embedding, relative to the base model (None for rotary)
     fused_qkv: bool = False # q, k, v share one module
+    qkv_layout: str = "blocks" # fused q, k, v: "blocks" ([q | k | v], GPT-2, Phi-3, ModernBERT) or "heads" ([q k v] per head, GPT-NeoX)
+    fused_mlp_in: bool = False # one up projection holds two halves, [activated | multiplier] (Phi-3 gate_up_proj, ModernBERT Wi)
+    router: str | None = None # mixture-of-experts router (output: router logits [tokens, experts]), relative to a block
+    experts: str | None = None # mixture-of-experts container holding 3-d weights [experts, out, in], relative to a block
+    expert_params: tuple[str, str] = ("gate_up_proj", "down_proj") # the experts' fused [gate | up] and down weights, inside `experts`
+    parallel: bool = False # attention and MLP both read the block's input (GPT-NeoX with use_parallel_residual)
     weight_layout: str = "out_in" # "out_in" (nn.Linear) or "in_out" (GPT-2 Conv1D)
     causal: bool = True # decoder (causal attention) or encoder
     pre_norm: bool = True # norm before each sub-layer (Llama, GPT-2) or after (BERT)
+
+    def __post_init__(self):
+        check_choice(self.qkv_layout, ["blocks", "heads"], "qkv_layout")
+        check_choice(self.weight_layout, ["out_in", "in_out"], "weight_layout")
+        check((self.router is None) == (self.experts is None), "router", "a router and experts together (a mixture-of-experts MLP) or neither",
+              said(f"router={self.router!r}, experts={self.experts!r}"))
+        check(self.experts is not None or self.mlp_out is not None, "mlp_out", "the MLP's down projection (or experts for a mixture-of-experts MLP)", self.mlp_out)
 
 FAMILIES = Registry("model family")
 
@@ -284,24 +326,56 @@ def register_family(family: Family, # the layout to register
     for mt in model_types or (family.name,): FAMILIES.register(mt, family)
     return family
 
-LLAMA = register_family(Family("llama", layers="layers", embed="embed_tokens", final_norm="norm", attn="self_attn",
-    q="self_attn.q_proj", k="self_attn.k_proj", v="self_attn.v_proj", o="self_attn.o_proj", mlp="mlp",
-    mlp_in=("mlp.gate_proj", "mlp.up_proj"), mlp_out="mlp.down_proj", attn_norm="input_layernorm",
-    mlp_norm="post_attention_layernorm"), "llama", "mistral", "qwen2", "qwen3")
+_ATTN = dict(attn="self_attn", q="self_attn.q_proj", k="self_attn.k_proj", v="self_attn.v_proj", o="self_attn.o_proj",
+             q_norm="self_attn.q_norm", k_norm="self_attn.k_norm")   # Llama-style attention (q/k norms where a model has them)
+_GATED = dict(mlp_in=("mlp.gate_proj", "mlp.up_proj"), mlp_out="mlp.down_proj")   # Llama-style gated MLP
+_DECODER = dict(layers="layers", embed="embed_tokens", final_norm="norm")
+
+LLAMA = register_family(Family("llama", **_DECODER, **_ATTN, **_GATED, attn_norm="input_layernorm", mlp_norm="post_attention_layernorm"),
+                        "llama", "mistral", "qwen2", "qwen3", "gemma")
+GEMMA2 = register_family(Family("gemma2", **_DECODER, **_ATTN, **_GATED, attn_norm="input_layernorm", mlp_norm="pre_feedforward_layernorm",
+                                attn_post_norm="post_attention_layernorm", mlp_post_norm="post_feedforward_layernorm"), "gemma2", "gemma3_text")
+OLMO2 = register_family(Family("olmo2", **_DECODER, **_ATTN, **_GATED, attn_post_norm="post_attention_layernorm",
+                               mlp_post_norm="post_feedforward_layernorm"), "olmo2")
+PHI3 = register_family(Family("phi3", **_DECODER, attn="self_attn", q="self_attn.qkv_proj", k="self_attn.qkv_proj", v="self_attn.qkv_proj",
+                              o="self_attn.o_proj", fused_qkv=True, mlp_in=("mlp.gate_up_proj",), fused_mlp_in=True, mlp_out="mlp.down_proj",
+                              attn_norm="input_layernorm", mlp_norm="post_attention_layernorm"), "phi3")
+MOE = register_family(Family("moe", **_DECODER, **_ATTN, router="mlp.gate", experts="mlp.experts", attn_norm="input_layernorm",
+                             mlp_norm="post_attention_layernorm"), "qwen3_moe", "mixtral")
+GPT_NEOX = register_family(Family("gpt_neox", layers="layers", embed="embed_in", final_norm="final_layer_norm", attn="attention",
+    q="attention.query_key_value", k="attention.query_key_value", v="attention.query_key_value", o="attention.dense", fused_qkv=True,
+    qkv_layout="heads", mlp_in=("mlp.dense_h_to_4h",), mlp_out="mlp.dense_4h_to_h", attn_norm="input_layernorm",
+    mlp_norm="post_attention_layernorm", parallel=True), "gpt_neox")
+OPT = register_family(Family("opt", layers="decoder.layers", embed="decoder.embed_tokens", pos_embed="decoder.embed_positions",
+    final_norm="decoder.final_layer_norm", attn="self_attn", q="self_attn.q_proj", k="self_attn.k_proj", v="self_attn.v_proj",
+    o="self_attn.out_proj", mlp="fc2", mlp_in=("fc1",), mlp_out="fc2", attn_norm="self_attn_layer_norm", mlp_norm="final_layer_norm"), "opt")
+GPT2 = register_family(Family("gpt2", layers="h", embed="wte", pos_embed="wpe", final_norm="ln_f", attn="attn",
+    q="attn.c_attn", k="attn.c_attn", v="attn.c_attn", o="attn.c_proj", mlp="mlp", mlp_in=("mlp.c_fc",), mlp_out="mlp.c_proj",
+    attn_norm="ln_1", mlp_norm="ln_2", fused_qkv=True, weight_layout="in_out"), "gpt2")
 BERT = register_family(Family("bert", layers="encoder.layer", embed="embeddings.word_embeddings", pos_embed="embeddings.position_embeddings",
     attn="attention.self", q="attention.self.query", k="attention.self.key", v="attention.self.value", o="attention.output.dense",
     mlp="output.dense", mlp_in=("intermediate.dense",), mlp_out="output.dense", attn_norm="attention.output.LayerNorm",
     mlp_norm="output.LayerNorm", causal=False, pre_norm=False), "bert", "roberta")
-GPT2 = register_family(Family("gpt2", layers="h", embed="wte", pos_embed="wpe", final_norm="ln_f", attn="attn",
-    q="attn.c_attn", k="attn.c_attn", v="attn.c_attn", o="attn.c_proj", mlp="mlp", mlp_in=("mlp.c_fc",), mlp_out="mlp.c_proj",
-    attn_norm="ln_1", mlp_norm="ln_2", fused_qkv=True, weight_layout="in_out"), "gpt2")
+MODERNBERT = register_family(Family("modernbert", layers="layers", embed="embeddings.tok_embeddings", final_norm="final_norm", attn="attn",
+    q="attn.Wqkv", k="attn.Wqkv", v="attn.Wqkv", o="attn.Wo", fused_qkv=True, mlp_in=("mlp.Wi",), fused_mlp_in=True, mlp_out="mlp.Wo",
+    attn_norm="attn_norm", mlp_norm="mlp_norm", causal=False), "modernbert")
+
 
 # %% ../nbs/01_models.ipynb #01ab86d2
-_PER_BLOCK = ("block", "attn", "attn_out", "q", "k", "v", "o", "mlp", "mlp_out", "attn_norm", "mlp_norm")
+_PER_BLOCK = ("block", "attn", "attn_out", "q", "k", "v", "o", "q_norm", "k_norm", "mlp", "mlp_out", "router", "experts",
+              "attn_norm", "mlp_norm", "attn_post_norm", "mlp_post_norm")
 _GLOBAL = ("embed", "pos_embed", "final_norm", "unembed")
+_OPTIONAL = ("q_norm", "k_norm")   # parts a family names but not every model of it has (Qwen3 and Gemma 3 have q/k norms, Llama not)
+
+def _config_int(cfg, *names: str) -> int | None:
+    "The first of `names` that the config sets (to a number)."
+    for n in names:
+        v = getattr(cfg, n, None)
+        if isinstance(v, int) and not isinstance(v, bool): return v
+    return None
 
 class Anatomy:
-    "The canonical map of one model: sizes, and the module behind every site name."
+    "The canonical map of one model: sizes, layout flags, and the module behind every site name."
     def __init__(self, model: nn.Module, # a Hugging Face model of a registered family
                 ):
         check(isinstance(model, nn.Module) and hasattr(model, "config"), "model", "a Hugging Face model (an nn.Module with .config)", model, TypeError)
@@ -320,10 +394,19 @@ class Anatomy:
         self.n_kv_heads = getattr(cfg, "num_key_value_heads", None) or self.n_heads
         self.d_model = cfg.hidden_size
         self.d_head = getattr(cfg, "head_dim", None) or self.d_model // self.n_heads
-        self.d_mlp = getattr(cfg, "intermediate_size", None) or getattr(cfg, "n_inner", None) or 4 * self.d_model
+        self.n_experts = _config_int(cfg, "num_experts", "num_local_experts") if f.experts else None
+        self.top_k_experts = _config_int(cfg, "num_experts_per_tok") if f.experts else None
+        self.d_mlp = (_config_int(cfg, "moe_intermediate_size", "intermediate_size") if f.experts else
+                      _config_int(cfg, "intermediate_size", "ffn_dim", "n_inner")) or 4 * self.d_model   # per expert for MoE
         self.vocab_size = cfg.vocab_size
+        self.parallel = f.parallel and bool(getattr(cfg, "use_parallel_residual", True))
+        self.pre_norm = f.pre_norm and bool(getattr(cfg, "do_layer_norm_before", True))
+        self.logit_softcap = getattr(cfg, "final_logit_softcapping", None)   # Gemma 2: logits = cap·tanh(lm_head / cap)
+        self.layer_types = list(getattr(cfg, "layer_types", None) or []) or None   # "sliding_attention" / "full_attention" per layer
         rope = getattr(cfg, "rope_parameters", None) or ({"rope_theta": cfg.rope_theta} if hasattr(cfg, "rope_theta") else None)
-        self.rotary = None if f.pos_embed else {**dict(rope or {}), "dim": self.d_head}
+        rope = dict(rope or {})
+        frac = rope.get("partial_rotary_factor", getattr(cfg, "partial_rotary_factor", None)) or 1.0
+        self.rotary = None if f.pos_embed else {**rope, "dim": int(self.d_head * frac)}   # dim < d_head: partial rotary (Pythia)
 
     def _layer(self, i: int) -> int:
         "Validate a layer index (negative counts from the end)."
@@ -333,7 +416,7 @@ class Anatomy:
 
     def path(self, site: str, # a site name such as "block.3", "q.0" or "final_norm"
             ) -> str | None:
-        "The dotted module path of `site` inside the model (None if this family has no such part)."
+        "The dotted module path of `site` inside the model (None if this model has no such part)."
         check(isinstance(site, str), "site", "a site name such as 'block.3'", site, TypeError)
         kind, _, idx = site.partition(".")
         f, pre = self.family, (self.prefix + "." if self.prefix else "")
@@ -345,8 +428,14 @@ class Anatomy:
             return None if rel is None else pre + rel
         if kind in _PER_BLOCK and idx.lstrip("-").isdigit():
             i = self._layer(int(idx))
-            rel = {"block": None, "attn_out": f.o}.get(kind, getattr(f, kind, None))
-            return f"{pre}{f.layers}.{i}" + ("" if rel is None else "." + rel)
+            block = f"{pre}{f.layers}.{i}"
+            if kind == "block": return block
+            rel = f.o if kind == "attn_out" else getattr(f, kind)
+            if rel is None: return None
+            if kind in _OPTIONAL:
+                try: self.blocks[i].get_submodule(rel)
+                except AttributeError: return None
+            return f"{block}.{rel}"
         raise ValueError(f"site: expected one of {', '.join(_GLOBAL)} or '<kind>.<layer>' with kind in {', '.join(_PER_BLOCK)}, got {site!r}")
 
     def module(self, site: str, # a site name
@@ -367,15 +456,28 @@ class Anatomy:
             out += [n for n in names if self.path(n) is not None]
         return out
 
+    def has(self, kind: str, # a site kind, e.g. "router" or "attn_post_norm"
+           ) -> bool:
+        "Whether this model has a part of `kind` (in its first block for per-block kinds)."
+        check_choice(kind, _GLOBAL + _PER_BLOCK, "kind")
+        return self.path(kind if kind in _GLOBAL else f"{kind}.0") is not None
+
     def block(self, i: int) -> nn.Module: "Block `i`." ; return self.blocks[self._layer(i)]
     def attn(self, i: int) -> nn.Module: "Attention module of block `i` (holds the heads)." ; return self.module(f"attn.{i}")
     def q(self, i: int) -> nn.Module: "Query projection of block `i`." ; return self.module(f"q.{i}")
     def k(self, i: int) -> nn.Module: "Key projection of block `i`." ; return self.module(f"k.{i}")
     def v(self, i: int) -> nn.Module: "Value projection of block `i`." ; return self.module(f"v.{i}")
-    def o(self, i: int) -> nn.Module: "Output projection of block `i` (its output is the attention's contribution)." ; return self.module(f"o.{i}")
-    def mlp(self, i: int) -> nn.Module: "Module whose output is the MLP's contribution in block `i`." ; return self.module(f"mlp.{i}")
-    def mlp_in(self, i: int) -> list[nn.Module]: "Up (and gate) projections of block `i`." ; return [self.block(i).get_submodule(p) for p in self.family.mlp_in]
+    def o(self, i: int) -> nn.Module: "Output projection of block `i` (its output is the attention's contribution, before any post-norm)." ; return self.module(f"o.{i}")
+    def mlp(self, i: int) -> nn.Module: "Module whose output is the MLP's contribution in block `i` (before any post-norm)." ; return self.module(f"mlp.{i}")
+    def mlp_in(self, i: int) -> list[nn.Module]: "Up (and gate) projections of block `i` (empty for mixture-of-experts)." ; return [self.block(i).get_submodule(p) for p in self.family.mlp_in]
     def mlp_out(self, i: int) -> nn.Module: "Down projection of block `i`." ; return self.module(f"mlp_out.{i}")
+    def router(self, i: int) -> nn.Module: "Mixture-of-experts router of block `i` (its first output: router logits [tokens, experts])." ; return self.module(f"router.{i}")
+    def experts(self, i: int) -> nn.Module: "Mixture-of-experts container of block `i` (called as experts(x, top_k_index, top_k_weights))." ; return self.module(f"experts.{i}")
+    def expert_weights(self, i: int, # block
+                      ) -> tuple[torch.Tensor, torch.Tensor]:
+        "Block `i`'s experts' weights: fused [gate | up] [experts, 2·d_mlp, d_model] and down [experts, d_model, d_mlp]."
+        e = self.experts(i)
+        return tuple(getattr(e, n) for n in self.family.expert_params)
     @property
     def embed(self) -> nn.Module: "Token embedding." ; return self.module("embed")
     @property
@@ -384,12 +486,22 @@ class Anatomy:
     def final_norm(self) -> nn.Module | None: "The final norm (None for post-norm encoders)." ; p = self.path("final_norm"); return None if p is None else self.model.get_submodule(p)
 
     def qkv_slice(self, which: str, # "q", "k" or "v"
-                 ) -> slice:
-        "The output features of `which` inside the (possibly fused) projection."
+                 ) -> slice | torch.Tensor:
+        "The output features of `which` inside the (possibly fused) projection, in head order: a slice, or an index tensor for per-head interleaving (GPT-NeoX)."
         check_choice(which, "qkv", "which")
         if not self.family.fused_qkv: return slice(None)
-        qd, kd = self.n_heads * self.d_head, self.n_kv_heads * self.d_head
+        d, H, KV = self.d_head, self.n_heads, self.n_kv_heads
+        if self.family.qkv_layout == "heads":   # [h0: q k v | h1: q k v | ...]
+            j = "qkv".index(which)
+            return (torch.arange(H)[:, None] * 3 * d + j * d + torch.arange(d)).flatten()
+        qd, kd = H * d, KV * d
         return {"q": slice(0, qd), "k": slice(qd, qd + kd), "v": slice(qd + kd, qd + 2 * kd)}[which]
+
+    def mlp_in_rows(self, channels: torch.Tensor, # MLP channels [n] (indices into d_mlp)
+                   ) -> torch.Tensor:
+        "The rows of the up projection(s) that feed `channels` (both halves of a fused [gate | up] projection)."
+        channels = torch.as_tensor(channels)
+        return torch.cat([channels, channels + self.d_mlp]) if self.family.fused_mlp_in else channels
 
     def table(self):
         "Every site with its module path and class, as a polars DataFrame."
@@ -397,13 +509,18 @@ class Anatomy:
         return pl.DataFrame([{"site": s, "path": self.path(s), "module": type(self.module(s)).__name__} for s in self.sites()])
 
     def __repr__(self):
+        extra = "".join([", parallel attention + MLP" if self.parallel else "",
+                         ", sandwich norms" if self.has("attn_post_norm") else "",
+                         f", {self.n_experts} experts (top {self.top_k_experts})" if self.n_experts else ""])
+        pos = "learned positions" if not self.rotary else "rotary" if self.rotary["dim"] == self.d_head else f"partial rotary ({self.rotary['dim']}/{self.d_head})"
         return (f"Anatomy({self.family.name}: {self.n_layers} layers, {self.n_heads} heads ({self.n_kv_heads} KV), d_model {self.d_model}, "
-                f"d_head {self.d_head}, d_mlp {self.d_mlp}, {'rotary' if self.rotary else 'learned positions'})")
+                f"d_head {self.d_head}, d_mlp {self.d_mlp}, {pos}{extra})")
 
 def anatomy(model: nn.Module, # a Hugging Face model of a registered family
            ) -> Anatomy:
     "The canonical map of `model`'s parts (see `Anatomy`)."
     return Anatomy(model)
+
 
 # %% ../nbs/01_models.ipynb #76f2a0b0
 def _pool(h: torch.Tensor, # last hidden states [batch, seq, d_model]
