@@ -124,25 +124,38 @@ def load(name_or_path: str | Path, # an embedded name ("smollm2-135m", "minilm-l
          attn: str = "eager", # attention implementation: "eager" (attention weights available) or "sdpa" (faster)
          device: torch.device | str | None = None, # where the model goes; None means `core.device()`
          trust_remote_code: bool = False, # run a folder's own model code; research_kit's own (`OWN_CODE`, e.g. pruned models) is taken from the package without it
+         device_map: str | dict | None = None, # spread the model over devices with accelerate ("auto", "cpu", or {module: device}); then `device` is not used
+         max_memory: dict | None = None, # with `device_map`: the most each device may hold, e.g. {"cpu": "200MB"}; the rest is offloaded to disk
+         offload_folder: str | Path | None = None, # with `device_map`: where offloaded weights go (a new temporary folder by default)
         ) -> tuple[nn.Module, object]:
-    "Load a real model and its tokenizer from disk, in eval mode."
+    "Load a real model and its tokenizer from disk, in eval mode (on one device, or dispatched across devices and disk with `device_map`)."
     from transformers import AutoConfig, AutoModel, AutoModelForCausalLM, AutoTokenizer
     if isinstance(dtype, str): dtype = _DTYPES[check_choice(dtype, _DTYPES, "dtype")]
     check(isinstance(dtype, torch.dtype), "dtype", "a torch.dtype or one of 'float32', 'float16', 'bfloat16'", dtype)
     check_choice(attn, ["eager", "sdpa"], "attn")
+    check(device_map is None or isinstance(device_map, (str, dict)), "device_map", "None, 'auto', 'cpu' or a {module: device} dict", device_map, TypeError)
+    check(device_map is not None or (max_memory is None and offload_folder is None), "max_memory",
+          "max_memory and offload_folder only together with device_map", said(f"max_memory={max_memory!r}, offload_folder={offload_folder!r}"))
+    check(device_map is None or device is None, "device", "None when device_map places the model", device)
     folder = _resolve(name_or_path)
+    kw = {}
+    if device_map is not None:
+        import tempfile
+        kw = dict(device_map=device_map, max_memory=max_memory,
+                  offload_folder=str(offload_folder) if offload_folder is not None else tempfile.mkdtemp(prefix="research_kit-offload-"))
     config = AutoConfig.from_pretrained(folder, trust_remote_code=trust_remote_code)
     auto = AutoModelForCausalLM if _is_causal(config) else AutoModel
     own = None if trust_remote_code else _own_class(folder, auto.__name__)
     if own is not None:   # its config class from the saved dict (the file says model_type "llama" so plain transformers reads it)
         import json
         cfg = own.config_class.from_dict({k: v for k, v in json.loads((folder / "config.json").read_text()).items() if k != "model_type"})
-        model = own.from_pretrained(folder, config=cfg, dtype=dtype, attn_implementation=attn)
-    else: model = auto.from_pretrained(folder, dtype=dtype, attn_implementation=attn, trust_remote_code=trust_remote_code)
+        model = own.from_pretrained(folder, config=cfg, dtype=dtype, attn_implementation=attn, **kw)
+    else: model = auto.from_pretrained(folder, dtype=dtype, attn_implementation=attn, trust_remote_code=trust_remote_code, **kw)
     tok = AutoTokenizer.from_pretrained(folder, trust_remote_code=trust_remote_code)
     if tok.pad_token is None: tok.pad_token = tok.eos_token
     if _is_causal(config): tok.padding_side = "left"
-    return model.to(default_device() if device is None else torch.device(device)).eval(), tok
+    if device_map is None: model = model.to(default_device() if device is None else torch.device(device))
+    return model.eval(), tok
 
 # %% ../nbs/01_models.ipynb #c3cec778
 @torch.no_grad()
