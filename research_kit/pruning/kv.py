@@ -17,8 +17,9 @@ from ..probes import activations, encode_inputs
 from .evaluate import as_texts
 
 # %% auto #0
-__all__ = ['ATTN_NAME', 'PRESSES', 'group_probs', 'Press', 'StreamingLLM', 'KeyNorm', 'ExactTopK', 'SnapKV', 'rope_chunks',
-           'fasa_calibrate', 'dominant_chunks', 'FASA', 'fasa', 'save_chunks', 'load_chunks', 'greedy', 'needle_task',
+__all__ = ['ATTN_NAME', 'PRESSES', 'group_probs', 'Press', 'cache_bytes', 'EvictPress', 'StreamingLLM', 'KeyNorm', 'SnapKV',
+           'SnapKVMax', 'TopKPrefill', 'record_queries', 'SelectPress', 'ExactTopK', 'rope_chunks', 'fasa_calibrate',
+           'dominant_chunks', 'FASA', 'fasa', 'save_chunks', 'load_chunks', 'greedy', 'needle_task', 'bootstrap_ci',
            'needle_eval']
 
 # %% ../../nbs/44_pruning.kv.ipynb #abe2fef6
@@ -28,13 +29,21 @@ def _repeat(x: torch.Tensor, n: int) -> torch.Tensor:
     "[b, kv, T, d] -> [b, kv·n, T, d] (each key/value head repeated for its query heads)."
     return x if n == 1 else x.repeat_interleave(n, dim=1)
 
+def _logits(query: torch.Tensor, key: torch.Tensor) -> torch.Tensor:
+    "query [b, heads, q, d] · key [b, kv, T, d] per GQA group, without repeating the keys: [b, heads, q, T]."
+    b, H, q, d = query.shape
+    kv = key.shape[1]
+    return torch.matmul(query.reshape(b, kv, (H // kv) * q, d), key.transpose(2, 3)).view(b, H, q, key.shape[-2])
+
 def _exact(module, query, key, value, mask, scaling):
-    "Plain softmax attention (the eager computation): [b, q, heads, d] and the weights."
-    g = query.shape[1] // key.shape[1]
-    w = torch.matmul(query, _repeat(key, g).transpose(2, 3)) * scaling
+    "Plain softmax attention (the eager computation, keys shared within each GQA group): [b, q, heads, d] and the weights."
+    b, H, q, _ = query.shape
+    kv = key.shape[1]
+    w = _logits(query, key) * scaling
     if mask is not None: w = w + mask[..., : key.shape[-2]]
     w = torch.softmax(w, dim=-1, dtype=torch.float32).to(query.dtype)
-    return torch.matmul(w, _repeat(value, g)).transpose(1, 2).contiguous(), w
+    out = torch.matmul(w.reshape(b, kv, -1, key.shape[-2]), value).view(b, H, q, value.shape[-1])
+    return out.transpose(1, 2).contiguous(), w
 
 def group_probs(logits: torch.Tensor, # per query head scores of every cached token [b, heads, T]
                 n_kv: int, # key/value heads
@@ -45,28 +54,17 @@ def group_probs(logits: torch.Tensor, # per query head scores of every cached to
     p = torch.softmax(logits.float(), -1)
     return p.unflatten(1, (n_kv, -1)).sum(2)
 
+def _real(mask: torch.Tensor | None, b: int, T: int, device) -> torch.Tensor:
+    "Which of the T keys are real tokens (not padding), from the last query row of an attention mask: [b, T] bool."
+    if mask is None: return torch.ones(b, T, dtype=torch.bool, device=device)
+    row = mask[:, 0, -1, :T]
+    return row if row.dtype == torch.bool else row > torch.finfo(row.dtype).min / 2
+
 def _budget_attention(module, query, key, value, attention_mask, scaling, dropout=0.0, **kwargs):
-    "Attention that, during decoding with a press attached, attends only over the press's top-`budget` cached tokens."
+    "The registered attention: exact attention, with the press hung on `module` (if any) evicting or selecting cached tokens."
     press = getattr(module, "_rk_press", None)
-    T = key.shape[-2]
-    if press is None or query.shape[-2] > 1:
-        if press is not None: press.observe(module, query, key, attention_mask, scaling)
-        return _exact(module, query, key, value, attention_mask, scaling)
-    if T <= press.budget: return _exact(module, query, key, value, attention_mask, scaling)
-    t0 = time.perf_counter() if press.timing else 0.0
-    mask = None if attention_mask is None else attention_mask[:, :, -1, :T]  # [b, 1, T]
-    s = press.scores(module, query, key, mask, scaling).float()  # [b, kv, T]
-    if mask is not None: s = s.masked_fill(mask.expand_as(s[:, :1]).expand_as(s) < -1, float("-inf"))
-    idx = s.topk(press.budget, dim=-1).indices.sort(-1).values  # [b, kv, N]
-    gi = idx[..., None].expand(-1, -1, -1, key.shape[-1])
-    k_sel, v_sel = key.gather(2, gi), value.gather(2, gi)
-    m_sel = None
-    if mask is not None:
-        m_sel = mask.expand(-1, key.shape[1], -1).gather(2, idx)  # [b, kv, N]
-        m_sel = _repeat(m_sel[:, :, None, :], query.shape[1] // key.shape[1])  # [b, heads, 1, N]
-    if press.timing: press.select_time += time.perf_counter() - t0
-    press.decode_steps += 1
-    return _exact(module, query, k_sel, v_sel, m_sel, scaling)
+    if press is None: return _exact(module, query, key, value, attention_mask, scaling)
+    return press.attend(module, query, key, value, attention_mask, scaling)
 
 def _register() -> None:
     "Register the budgeted attention with transformers (on a press's first use: importing transformers' attention is slow)."
@@ -75,100 +73,312 @@ def _register() -> None:
     AttentionInterface.register(ATTN_NAME, _budget_attention)
     AttentionMaskInterface.register(ATTN_NAME, eager_mask)
 
+def _stash_cache(module, args, kwargs):
+    "Forward pre-hook on an attention module: remember the cache it writes to (presses compress or re-lay it)."
+    module._rk_cache = kwargs.get("cache", kwargs.get("past_key_values"))
+
+
 # %% ../../nbs/44_pruning.kv.ipynb #4ad96dd3
 class Press:
-    "Base KV-token press: keep the top-`budget` cached tokens per key/value head at each decode step."
-    name = "press"
-    def __init__(self, model: nn.Module, # a rotary causal LM (Llama family)
-                 budget: int, # cached tokens attended per decode step, in [1, inf)
-                 timing: bool = False, # accumulate the selection time in `select_time`
+    "Base KV press: a context manager that hangs itself on every attention module (`kind` says what it saves)."
+    name, kind = "press", None
+    def __init__(self, model: nn.Module, # a causal LM with rotary or learned positions (Llama family, GPT-2, ...)
+                 budget: int, # tokens per key/value head: kept in the cache (evict) or attended per step (select), in [1, inf)
+                 timing: bool = False, # accumulate the time spent scoring and choosing tokens in `select_time`
                 ):
         a = anatomy(model)
-        check(a.family.causal and a.rotary is not None, "model", "a causal LM with rotary position embeddings (Llama family)",
+        check(a.family.causal and (a.rotary is not None or a.family.pos_embed is not None), "model",
+              "a causal LM with rotary or learned position embeddings (Llama family, GPT-2, ...)",
               said(f"{type(model).__name__} (family {a.family.name!r})"))
-        budget = check_number(budget, "budget", 1, None, integer=True)   # cached tokens kept per decode step
+        types = sorted(set(a.layer_types or ["full_attention"]))
+        check(types == ["full_attention"], "model", "a model whose layers all use full attention (sliding-window layers keep their own window)",
+              said(f"layer types {types}"))
+        budget = check_number(budget, "budget", 1, None, integer=True)
         self.model, self.anatomy, self.budget, self.timing = model, a, budget, timing
-        self.select_time, self.decode_steps, self._old = 0.0, 0, None
+        self.select_time, self.decode_steps, self._old, self._hooks = 0.0, 0, None, []
 
-    def observe(self, module, query, key, mask, scaling) -> None: "Look at the prefill (default: nothing)."
-    def scores(self, module, query, key, mask, scaling) -> torch.Tensor: raise NotImplementedError
+    def attend(self, module, query, key, value, mask, scaling): raise NotImplementedError
 
     def __enter__(self):
-        check(all(getattr(self.anatomy.attn(i), "_rk_press", None) is None for i in range(self.anatomy.n_layers)), "model",
+        a = self.anatomy
+        check(all(getattr(a.attn(i), "_rk_press", None) is None for i in range(a.n_layers)), "model",
               "a model without another press attached", said("a press is already active"))
-        for i in range(self.anatomy.n_layers): self.anatomy.attn(i)._rk_press = self
+        for i in range(a.n_layers):
+            a.attn(i)._rk_press = self
+            self._hooks.append(a.attn(i).register_forward_pre_hook(_stash_cache, with_kwargs=True))
         self._old = self.model.config._attn_implementation
         _register()
         self.model.config._attn_implementation = ATTN_NAME
         return self
 
     def __exit__(self, *exc):
+        for h in self._hooks: h.remove()
+        self._hooks = []
         for i in range(self.anatomy.n_layers):
-            if getattr(self.anatomy.attn(i), "_rk_press", None) is self: del self.anatomy.attn(i)._rk_press
+            m = self.anatomy.attn(i)
+            if getattr(m, "_rk_press", None) is self: del m._rk_press
+            if hasattr(m, "_rk_cache"): del m._rk_cache
         if self._old is not None: self.model.config._attn_implementation, self._old = self._old, None
         return False
 
 PRESSES = Registry("KV press")
 
-def _positions(T: int, like: torch.Tensor) -> torch.Tensor:
-    return torch.arange(T, device=like.device, dtype=torch.float32)
+def cache_bytes(cache, # a transformers Cache (e.g. `model(..., use_cache=True).past_key_values`)
+               ) -> int:
+    "Bytes held by a cache's key and value tensors, summed over layers."
+    layers = getattr(cache, "layers", None)
+    check(layers is not None, "cache", "a transformers Cache with .layers", cache, TypeError)
+    return sum(t.numel() * t.element_size() for l in layers for t in (l.keys, l.values) if isinstance(t, torch.Tensor))
 
-@PRESSES.register("streaming_llm", paper="arXiv 2309.17453", summary="attention sinks + recent window")
-class StreamingLLM(Press):
-    "StreamingLLM: the first `sinks` tokens plus the most recent ones."
+
+# %% ../../nbs/44_pruning.kv.ipynb #87b618ce
+class EvictPress(Press):
+    """Eviction press: once the prompt is prefilled (with exact attention), each layer's cache keeps only `budget` prompt
+    tokens per key/value head — gathered into the transformers `Cache` the model uses, so `generate` runs on the smaller
+    cache and memory falls with the budget. Kept keys keep the rotary positions they were cached with; generation goes on
+    at the original positions (`generate` tracks `position_ids` itself). `every=k` compresses again every k decode steps."""
+    kind = "evict"
+    def __init__(self, model, budget: int, # prompt tokens kept per key/value head (kvpress's counting), in [1, inf)
+                 every: int | None = None, # compress again to `budget` every `every` decode steps (None: once, after prefill)
+                 head_budget: str = "uniform", # "uniform" (`budget` per head) or "adaptive" (AdaKV: `budget` x heads per layer, shared by score)
+                 alpha: float = 0.2, # adaptive: share of `budget` each head keeps by its own ranking (AdaKV's safeguard), in [0, 1]
+                 timing: bool = False): # accumulate the scoring time in `select_time`
+        super().__init__(model, budget, timing)
+        self.every = None if every is None else check_number(every, "every", 1, None, integer=True)
+        self.head_budget = check_choice(head_budget, ["uniform", "adaptive"], "head_budget")
+        self.alpha = check_number(alpha, "alpha", 0, 1)
+        self.kept, self.valid, self._next, self._qbuf = {}, {}, {}, {}
+
+    # --- what each eviction press defines: scores [b, kv, T], higher = keep ---
+    def prefill_scores(self, layer: int, query, key, real, scaling) -> torch.Tensor:
+        "Scores [b, kv, T] of T cached tokens from queries [b, heads, q, d] (q may be only the last few), keys and `real` [b, (kv,) T]."
+        raise NotImplementedError
+    def decode_scores(self, layer: int, queries, key, valid, scaling) -> torch.Tensor:
+        "Scores of the cached tokens when compressing again (`every`), from the recent decode queries [b, heads, r, d]."
+        return self.prefill_scores(layer, queries, key, valid, scaling)
+
+    def _compress(self, layer: int, cache, scores, real, pos):
+        "Keep the top tokens by `scores` [b, kv, T] among `real` [b, T] or [b, kv, T]; gather them into `cache`'s layer."
+        b, kv, T = scores.shape
+        real = real[:, None].expand(b, kv, T) if real.ndim == 2 else real
+        s = scores.float().masked_fill(~real, float("-inf"))
+        B = min(self.budget, T)
+        keep = torch.zeros(b, kv, T, dtype=torch.bool, device=s.device)
+        if self.head_budget == "uniform": keep.scatter_(-1, s.topk(B, -1).indices, True)
+        else:  # AdaKV: every head keeps its own top alpha·B, the rest of kv·B goes to the best scores across the layer's heads
+            n_safe = max(1, int(B * self.alpha)) if self.alpha > 0 else 0
+            s = s.scatter(-1, s.topk(n_safe, -1).indices, torch.finfo(s.dtype).max) if n_safe else s
+            keep.view(b, -1).scatter_(1, s.reshape(b, -1).topk(kv * B, -1).indices, True)
+        counts = keep.sum(-1)
+        N = int(counts.max())
+        order = torch.argsort((~keep).to(torch.int8), dim=-1, stable=True)[..., :N]  # kept tokens first, in cache order
+        gi = order[..., None].expand(-1, -1, -1, cache.layers[layer].keys.shape[-1])
+        cl = cache.layers[layer]
+        cl.keys, cl.values = cl.keys.gather(2, gi), cl.values.gather(2, gi)
+        self.kept[layer] = pos.gather(-1, order)
+        self.valid[layer] = real.gather(-1, order) & (torch.arange(N, device=s.device) < counts[..., None])
+        self._qbuf[layer] = None
+
+    def compress(self, cache, # a transformers Cache holding a prefilled prompt (every layer)
+                 queries: dict, # layer -> the prompt's last queries [b, heads, w, d] (post-rotary), e.g. from `record_queries`
+                 real: torch.Tensor | None = None, # [b, T] which prompt tokens are real (None: all)
+                 scaling: float | None = None, # attention scaling (None: head_dim ** -0.5)
+                ):
+        "Compress an already prefilled `cache` in place as this press would have after prefill (prefill once, compare presses)."
+        for i in range(self.anatomy.n_layers):
+            k = cache.layers[i].keys
+            b, _, T, d = k.shape
+            r = torch.ones(b, T, dtype=torch.bool, device=k.device) if real is None else real.bool()
+            if T <= self.budget: continue
+            pos = torch.arange(T, device=k.device).expand(b, k.shape[1], T)
+            self._compress(i, cache, self.prefill_scores(i, queries.get(i), k, r, scaling or d ** -0.5), r, pos)
+            self._next[i] = T
+        return cache
+
+    def _decode_mask(self, layer: int, q: int, K: int, dtype, device) -> torch.Tensor:
+        "Additive mask [b, kv, q, K] for a compressed layer: kept tokens by validity, tokens added since causally."
+        valid = self.valid[layer]
+        b, kv, N = valid.shape
+        D = K - N
+        r = torch.arange(q, device=device)[:, None]
+        new = torch.arange(D, device=device)[None, :] <= (D - q + r)  # [q, D]
+        ok = torch.cat([valid[:, :, None, :].expand(b, kv, q, N), new.expand(b, kv, q, D)], -1)
+        return torch.zeros(ok.shape, dtype=dtype, device=device).masked_fill(~ok, torch.finfo(dtype).min)
+
+    def attend(self, module, query, key, value, mask, scaling):
+        i, (b, H, q, _), T = module.layer_idx, query.shape, key.shape[-2]
+        cache = getattr(module, "_rk_cache", None)
+        if q == T: [d.pop(i, None) for d in (self.kept, self.valid, self._next, self._qbuf)]  # a new prefill
+        if i not in self.valid or cache is None:  # not compressed (yet)
+            out = _exact(module, query, key, value, mask, scaling)
+            if cache is not None and q == T and T > self.budget:  # a prefill from an empty cache: evict now
+                t0 = time.perf_counter()
+                real = _real(mask, b, T, key.device)
+                pos = torch.arange(T, device=key.device).expand(b, key.shape[1], T)
+                self._compress(i, cache, self.prefill_scores(i, query, key, real, scaling), real, pos)
+                self._next[i] = T
+                if self.timing: self.select_time += time.perf_counter() - t0
+            return out
+        g = H // key.shape[1]
+        m = _repeat(self._decode_mask(i, q, T, query.dtype, query.device), g)
+        out = _exact(module, query, key, value, m, scaling)
+        self.decode_steps += 1
+        if self.every is not None:
+            t0 = time.perf_counter()
+            buf = self._qbuf.get(i)
+            self._qbuf[i] = buf = query if buf is None else torch.cat([buf, query], 2)[:, :, -max(self.every, 64):]
+            N = self.kept[i].shape[-1]
+            if T - N >= self.every:  # `every` tokens since the last compression: back to `budget`
+                valid = torch.cat([self.valid[i], torch.ones(b, key.shape[1], T - N, dtype=torch.bool, device=key.device)], -1)
+                pos = torch.cat([self.kept[i], self._next[i] + torch.arange(T - N, device=key.device).expand(b, key.shape[1], -1)], -1)
+                self._next[i] += T - N
+                s = self.decode_scores(i, buf, key, valid, scaling)
+                self._compress(i, cache, s, valid, pos)
+            if self.timing: self.select_time += time.perf_counter() - t0
+        return out
+
+    def __enter__(self):
+        self.kept, self.valid, self._next, self._qbuf = {}, {}, {}, {}
+        return super().__enter__()
+
+
+# %% ../../nbs/44_pruning.kv.ipynb #5bb0f4a5
+def _key_ok(real: torch.Tensor, n_kv: int, n_heads: int) -> torch.Tensor:
+    "Real-token flags [b, T] or [b, kv, T] as [b, heads, T] (each key/value head's flags for its query heads)."
+    r = real[:, None].expand(-1, n_kv, -1) if real.ndim == 2 else real
+    return _repeat(r, n_heads // n_kv)
+
+@PRESSES.register("streaming_llm", kind="evict", paper="arXiv 2309.17453", summary="attention sinks + recent window (kvpress StreamingLLMPress)")
+class StreamingLLM(EvictPress):
+    "StreamingLLM (eviction): keep the first `sinks` real tokens and the most recent ones, `budget` per key/value head."
     name = "streaming_llm"
-    def __init__(self, model, budget: int, sinks: int = 4, **kw):
+    def __init__(self, model, budget: int, sinks: int = 4, # attention sinks kept at the start, in [0, budget)
+                 **kw):
         super().__init__(model, budget, **kw)
-        sinks = check_number(sinks, "sinks", 0, budget - 1, integer=True)   # [0, budget)
-        self.sinks = sinks
-    def scores(self, module, query, key, mask, scaling):
+        self.sinks = check_number(sinks, "sinks", 0, budget - 1, integer=True)
+    def prefill_scores(self, layer, query, key, real, scaling):
         b, kv, T, _ = key.shape
-        pos = _positions(T, key)
-        s = torch.where(pos < self.sinks, pos.new_tensor(2.0 * T), pos)  # sinks first, then by recency
-        return s.expand(b, kv, T)
+        r = (real[:, None].expand(b, kv, T) if real.ndim == 2 else real).long()
+        rank = (r.cumsum(-1) - 1).float()  # position among the real tokens
+        return torch.where(rank < self.sinks, torch.full_like(rank, 2.0 * T), rank)  # sinks first, then by recency
 
-@PRESSES.register("key_norm", paper="kvpress KnormPress", summary="keep keys with the smallest L2 norm")
-class KeyNorm(Press):
-    "Key-norm: keep the cached keys with the smallest norm (kvpress's Knorm)."
+@PRESSES.register("key_norm", kind="evict", paper="arXiv 2406.11430 (kvpress KnormPress)", summary="keep keys with the smallest L2 norm")
+class KeyNorm(EvictPress):
+    "Key-norm (eviction): keep the cached keys with the smallest L2 norm (kvpress's Knorm), `budget` per key/value head."
     name = "key_norm"
-    def scores(self, module, query, key, mask, scaling): return -key.float().norm(dim=-1)
+    def prefill_scores(self, layer, query, key, real, scaling): return -key.float().norm(dim=-1)
 
-@PRESSES.register("exact_topk", summary="oracle: top-N by the full logits (FASA's upper bound)")
-class ExactTopK(Press):
-    "Top-N tokens by the full-dimension attention logits (needs every key: the oracle FASA approximates)."
+@PRESSES.register("snapkv", kind="evict", paper="arXiv 2404.14469 (kvpress SnapKVPress)",
+                  summary="window's mean attention over the prefix, avg-pooled, window kept")
+class SnapKV(EvictPress):
+    """SnapKV as kvpress defines it (eviction): the last `window` prompt queries' attention over the prefix before the
+    window, averaged over the window's queries, avg-pooled along the keys (`kernel`, zero padding counted), averaged over
+    each GQA group; the window itself is kept (scored above every prefix token)."""
+    name = "snapkv"
+    def __init__(self, model, budget: int, window: int = 64, # observation window (prompt's last queries), in [1, inf)
+                 kernel: int = 5, # pooling kernel along the keys, a positive odd int
+                 **kw):
+        super().__init__(model, budget, **kw)
+        self.window = check_number(window, "window", 1, None, integer=True)
+        self.kernel = check_number(kernel, "kernel", 1, None, integer=True)
+        check(kernel % 2 == 1, "kernel", "a positive odd int", kernel)
+    def _probs(self, query, key, real, scaling, w):
+        "Softmax attention of the last w queries over all T keys (causal within the window, padding masked): [b, heads, w, T]."
+        b, H, _, _ = query.shape
+        T = key.shape[-2]
+        logits = _logits(query[:, :, -w:], key).float() * scaling
+        ok = _key_ok(real, key.shape[1], H)[:, :, None, :] & (torch.arange(T, device=key.device) <= T - w + torch.arange(w, device=key.device)[:, None])
+        p = torch.softmax(logits.masked_fill(~ok, float("-inf")), -1).nan_to_num(0.0)
+        return p * _key_ok(real, key.shape[1], H)[:, :, -w:, None]  # padded queries vote for nothing
+    def prefill_scores(self, layer, query, key, real, scaling):
+        b, kv, T, _ = key.shape
+        w = min(self.window, T - 1, query.shape[2])
+        p = self._probs(query, key, real, scaling, w)[..., : T - w].mean(-2)  # [b, heads, T - w]
+        p = torch.nn.functional.avg_pool1d(p, self.kernel, stride=1, padding=self.kernel // 2)
+        s = p.unflatten(1, (kv, -1)).mean(2)
+        return torch.nn.functional.pad(s, (0, w), value=float(s.max()) + 1)
+
+@PRESSES.register("snapkv_max", kind="evict", paper="arXiv 2404.14469 (research_kit variant)",
+                  summary="window's summed attention over all keys, max-pooled, window kept")
+class SnapKVMax(SnapKV):
+    "research_kit's SnapKV variant (eviction): the window's attention summed over its queries and all keys, max-pooled (`kernel`), summed per group; window kept."
+    name = "snapkv_max"
+    def __init__(self, model, budget: int, window: int = 32, kernel: int = 7, **kw): super().__init__(model, budget, window, kernel, **kw)
+    def prefill_scores(self, layer, query, key, real, scaling):
+        b, kv, T, _ = key.shape
+        w = min(self.window, T - 1, query.shape[2])
+        p = self._probs(query, key, real, scaling, w).sum(2)
+        p = torch.nn.functional.max_pool1d(p, self.kernel, stride=1, padding=self.kernel // 2)
+        s = p.unflatten(1, (kv, -1)).sum(2)
+        s[..., T - w:] = float(s.max()) + 1
+        return s
+
+@PRESSES.register("topk_prefill", kind="evict", summary="oracle at prefill: top-N by the last prompt query's full attention")
+class TopKPrefill(EvictPress):
+    "Exact top-N at prefill (eviction): keep the tokens the last prompt query attends to most (softmax per head, summed per GQA group)."
+    name = "topk_prefill"
+    def prefill_scores(self, layer, query, key, real, scaling):
+        H = query.shape[1]
+        logits = _logits(query[:, :, -1:], key)[:, :, 0] * scaling
+        return group_probs(logits.masked_fill(~_key_ok(real, key.shape[1], H), float("-inf")), key.shape[1])
+
+@torch.no_grad()
+def record_queries(model: nn.Module, # a causal LM the presses accept
+                   batch: dict, # tokenised prompt(s) (`encode_inputs`): input_ids, attention_mask, position_ids
+                   window: int = 64, # last prompt queries kept per layer, in [1, inf)
+                  ):
+    "Prefill once with exact attention and keep each layer's last `window` queries: (next token, cache, {layer: queries}, real)."
+    window = check_number(window, "window", 1, None, integer=True)
+    rec = _Recorder(model, 1, window)
+    with rec: nxt, cache = _prefill(model, batch)
+    real = batch["attention_mask"].bool() if "attention_mask" in batch else None
+    return nxt, cache, rec.queries, real
+
+class _Recorder(Press):
+    "Exact attention that keeps the last `window` queries of the prefill per layer (to compress copies of one prefill)."
+    kind = "record"
+    def __init__(self, model, budget, window): super().__init__(model, budget); self.window, self.queries = window, {}
+    def attend(self, module, query, key, value, mask, scaling):
+        if query.shape[-2] > 1: self.queries[module.layer_idx] = query[:, :, -self.window:].clone()
+        return _exact(module, query, key, value, mask, scaling)
+
+
+# %% ../../nbs/44_pruning.kv.ipynb #c1d4993c
+class SelectPress(Press):
+    """Selection press: the cache keeps every token; at each decode step the press scores the cache, takes the top
+    `budget` tokens per key/value head and attends over those only (saves attention reads, not memory)."""
+    kind = "select"
+    def scores(self, module, query, key, mask, scaling) -> torch.Tensor: raise NotImplementedError
+    def _prepare(self, module, query, key):
+        "Hook for presses that lay keys out their own way (FASA): returns (query, key) to attend with."
+        return query, key
+    def attend(self, module, query, key, value, mask, scaling):
+        query, key = self._prepare(module, query, key)
+        T = key.shape[-2]
+        if query.shape[-2] > 1 or T <= self.budget: return _exact(module, query, key, value, mask, scaling)
+        t0 = time.perf_counter() if self.timing else 0.0
+        m1 = None if mask is None else mask[:, :, -1, :T]  # [b, 1, T]
+        s = self.scores(module, query, key, m1, scaling).float()  # [b, kv, T]
+        if m1 is not None: s = s.masked_fill(m1.expand_as(s[:, :1]).expand_as(s) < -1, float("-inf"))
+        idx = s.topk(self.budget, dim=-1).indices.sort(-1).values  # [b, kv, N]
+        gi = idx[..., None].expand(-1, -1, -1, key.shape[-1])
+        k_sel, v_sel = key.gather(2, gi), value.gather(2, gi)
+        m_sel = None
+        if m1 is not None:
+            m_sel = m1.expand(-1, key.shape[1], -1).gather(2, idx)  # [b, kv, N]
+            m_sel = _repeat(m_sel[:, :, None, :], query.shape[1] // key.shape[1])  # [b, heads, 1, N]
+        if self.timing: self.select_time += time.perf_counter() - t0
+        self.decode_steps += 1
+        return _exact(module, query, k_sel, v_sel, m_sel, scaling)
+
+@PRESSES.register("exact_topk", kind="select", summary="oracle per decode step: top-N by the full logits (FASA's upper bound)")
+class ExactTopK(SelectPress):
+    "Exact top-N per decode step (selection): score every cached key with the full-dimension logits, attend over the top N."
     name = "exact_topk"
     def scores(self, module, query, key, mask, scaling):
-        g = query.shape[1] // key.shape[1]
-        logits = torch.matmul(query, _repeat(key, g).transpose(2, 3))[:, :, -1] * scaling  # [b, heads, T]
+        logits = _logits(query[:, :, -1:], key)[:, :, 0] * scaling  # [b, heads, T]
         return group_probs(logits, key.shape[1], mask)
 
-@PRESSES.register("snapkv", paper="arXiv 2404.14469", summary="observation-window votes at prefill, max-pooled; new tokens kept")
-class SnapKV(Press):
-    "SnapKV-style: the prompt's last `window` queries vote for prompt tokens (max-pooled); generated tokens always kept."
-    name = "snapkv"
-    def __init__(self, model, budget: int, window: int = 32, kernel: int = 7, **kw):
-        super().__init__(model, budget, **kw)
-        window = check_number(window, "window", 1, None, integer=True)
-        kernel = check_number(kernel, "kernel", 1, None, integer=True)
-        check(kernel % 2 == 1, "kernel", "a positive odd int", kernel)
-        self.window, self.kernel, self.votes = window, kernel, {}
-    def observe(self, module, query, key, mask, scaling):
-        T, w = key.shape[-2], min(self.window, query.shape[-2])
-        g = query.shape[1] // key.shape[1]
-        logits = torch.matmul(query[:, :, -w:], _repeat(key, g).transpose(2, 3)) * scaling  # [b, heads, w, T]
-        if mask is not None: logits = logits + mask[:, :, -w:, :T]
-        p = torch.softmax(logits.float(), -1).sum(2)  # [b, heads, T]
-        p = torch.nn.functional.max_pool1d(p, self.kernel, stride=1, padding=self.kernel // 2)
-        v = p.unflatten(1, (key.shape[1], -1)).sum(2)
-        v[..., T - w:] = float("inf")  # the observation window itself is kept, as in SnapKV
-        self.votes[module.layer_idx] = v
-    def scores(self, module, query, key, mask, scaling):
-        v = self.votes.get(module.layer_idx)
-        check(v is not None, "snapkv", "a prefill inside the press before decoding", said("no prefill seen"))
-        b, kv, T, _ = key.shape
-        out = torch.full((b, kv, T), float("inf"), device=key.device)  # tokens generated after the prompt: kept
-        out[..., : v.shape[-1]] = v
-        return out
 
 # %% ../../nbs/44_pruning.kv.ipynb #3d8cff1a
 def rope_chunks(d_head: int, # head dimension (even)
@@ -252,28 +462,65 @@ def dominant_chunks(ca, # from `fasa_calibrate`
     return t.topk(n_chunks, -1).indices.sort(-1).values
 
 # %% ../../nbs/44_pruning.kv.ipynb #497508bc
-class FASA(Press):
-    "FASA: score cached tokens with each head's dominant RoPE frequency chunks only, keep the top-N, attend exactly."
+class FASA(SelectPress):
+    """FASA (selection): the cache keeps every token; at each decode step each head scores the cached keys with its
+    dominant RoPE frequency chunks only, the top-N tokens per key/value head are gathered and attended exactly.
+
+    To make scoring read fewer numbers, FASA lays each layer's cached keys out with the dimensions of a GQA group's
+    dominant chunks first (one permutation per key/value head, applied to queries alike, so every dot product is
+    unchanged): scoring is then one matmul over the first `u` dimensions (the union of the group's dominant dims)
+    instead of all d. The layout is undone when the press is left, so the cache is given back as it came."""
     name = "fasa"
     def __init__(self, model, budget: int, chunks: torch.Tensor | None = None, # [layers, heads, F] from `dominant_chunks`
                  **kw):
         super().__init__(model, budget, **kw)
         a = self.anatomy
+        check(a.rotary is not None and a.rotary["dim"] == a.d_head, "model", "a model with full-width rotary embeddings (FASA's frequency chunks)",
+              said(f"{type(model).__name__} (family {a.family.name!r})"))
         check(isinstance(chunks, torch.Tensor) and chunks.ndim == 3 and tuple(chunks.shape[:2]) == (a.n_layers, a.n_heads),
               "chunks", f"a [{a.n_layers}, {a.n_heads}, F] tensor from dominant_chunks(fasa_calibrate(...))", chunks)
         check(int(chunks.min()) >= 0 and int(chunks.max()) < a.d_head // 2, "chunks", f"chunk indices in [0, {a.d_head // 2})", chunks)
-        half = a.d_head // 2
+        half, d, kv, g = a.d_head // 2, a.d_head, a.n_kv_heads, a.n_heads // a.n_kv_heads
         self.dims = torch.cat([chunks, chunks + half], -1)  # [layers, heads, 2F]: the key/query dims FASA reads
+        self.perm, self.u, self.qmask = [], [], []
+        for l in range(a.n_layers):
+            unions = [torch.unique(self.dims[l, j * g:(j + 1) * g]) for j in range(kv)]
+            u = max(len(x) for x in unions)
+            perm = torch.stack([torch.cat([x, torch.tensor([c for c in range(d) if c not in set(x.tolist())], dtype=x.dtype)]) for x in unions])
+            qm = torch.stack([torch.isin(perm[h // g, :u], self.dims[l, h]) for h in range(a.n_heads)]).float()  # [heads, u]
+            self.perm.append(perm); self.u.append(u); self.qmask.append(qm)
+        self._laid = {}
+
+    def _prepare(self, module, query, key):
+        i, q, T = module.layer_idx, query.shape[-2], key.shape[-2]
+        perm = self.perm[i].to(key.device)
+        cache = getattr(module, "_rk_cache", None)
+        def lay(x): return x.gather(-1, perm[None, :, None, :].expand(x.shape[0], -1, x.shape[2], -1))
+        if cache is None: key = lay(key)
+        else:
+            cl = cache.layers[i]
+            if q == T or self._laid.get(i) is not cl:  # a new prefill, or a cache filled without FASA: lay out every key
+                cl.keys = key = lay(key); self._laid[i] = cl
+            else: key[:, :, -q:] = lay(key[:, :, -q:])  # only the newest keys arrive in the model's layout
+        g = query.shape[1] // key.shape[1]
+        query = query.gather(-1, _repeat(perm[None, :, None, :], g).expand(query.shape[0], -1, q, -1))
+        return query, key
 
     def scores(self, module, query, key, mask, scaling):
-        dims = self.dims[module.layer_idx].to(query.device)  # [heads, 2F]
-        g = query.shape[1] // key.shape[1]
-        qd = query[:, :, -1].gather(-1, dims[None].expand(query.shape[0], -1, -1))  # [b, heads, 2F]
-        kd = _repeat(key, g).gather(-1, dims[None, :, None, :].expand(key.shape[0], -1, key.shape[2], -1))  # [b, heads, T, 2F]
-        logits = torch.einsum("bhf,bhtf->bht", qd, kd) * scaling
+        i = module.layer_idx
+        u, qm = self.u[i], self.qmask[i].to(query.device)
+        qd = query[:, :, -1:, :u] * qm[None, :, None, :]  # each head's own dominant dims (others zeroed)
+        logits = _logits(qd, key[..., :u])[:, :, 0] * scaling  # reads u of the d key dimensions
         return group_probs(logits, key.shape[1], mask)
 
-PRESSES.register("fasa", FASA, paper="arXiv 2602.03152", summary="dominant RoPE frequency chunks predict the top-N tokens")
+    def __exit__(self, *exc):
+        for i, cl in self._laid.items():  # give the cache back in the model's layout
+            inv = torch.argsort(self.perm[i].to(cl.keys.device), -1)
+            cl.keys = cl.keys.gather(-1, inv[None, :, None, :].expand(cl.keys.shape[0], -1, cl.keys.shape[2], -1))
+        self._laid = {}
+        return super().__exit__(*exc)
+
+PRESSES.register("fasa", FASA, kind="select", paper="arXiv 2602.03152", summary="dominant RoPE frequency chunks predict the top-N tokens")
 
 def fasa(model: nn.Module, # a rotary causal LM (Llama family)
          budget: int = 256, # cached tokens attended per decode step, in [1, inf)
@@ -288,6 +535,7 @@ def fasa(model: nn.Module, # a rotary causal LM (Llama family)
         check(tok is not None and texts is not None, "chunks", "dominant chunks, or tok and texts to calibrate them", chunks)
         chunks = dominant_chunks(fasa_calibrate(model, tok, texts, progress=False), n_chunks)
     return FASA(model, budget, chunks, **kw)
+
 
 # %% ../../nbs/44_pruning.kv.ipynb #1625a466
 def save_chunks(chunks: torch.Tensor, # [layers, heads, F] from `dominant_chunks`
@@ -335,14 +583,14 @@ def greedy(model: nn.Module, # a causal LM
            tok, # its tokenizer
            prompts: str | Sequence[str], # one prompt or a batch (left-padded)
            max_new_tokens: int = 16, # tokens to generate, in [1, inf)
-           press: Press | None = None, # a press to decode under (entered here), or None for full attention
+           press: Press | None = None, # a press to run under (entered here: evicts after prefill or selects per step), or None
           ) -> tuple[list[str], list[float]]:
     "Greedy generation with an optional KV press: the new texts and the seconds of each decode step."
     max_new_tokens = check_number(max_new_tokens, "max_new_tokens", 1, None, integer=True)
+    check(press is None or isinstance(press, Press), "press", "a Press (e.g. SnapKV(model, budget=128)) or None", press, TypeError)
     prompts = [prompts] if isinstance(prompts, str) else list(prompts)
     b = encode_inputs(model, tok(prompts, return_tensors="pt", padding=True))
-    ctx = press if press is not None else _nothing()
-    with ctx:
+    with (press if press is not None else _nothing()):
         nxt, cache = _prefill(model, b)
         toks, times = _decode(model, nxt, cache, b["attention_mask"], b["position_ids"][:, -1:], max_new_tokens, tok.eos_token_id)
     return tok.batch_decode(toks, skip_special_tokens=True), times
@@ -351,17 +599,20 @@ def greedy(model: nn.Module, # a causal LM
 def _nothing():
     yield None
 
+
 # %% ../../nbs/44_pruning.kv.ipynb #ec6f64d3
 def needle_task(tok, # the tokenizer (lengths are counted in its tokens)
                 n: int = 20, # number of prompts, in [1, inf)
                 context_tokens: int = 1024, # haystack length in tokens, in [64, inf)
                 domain: str = "fortunes", # corpus domain of the haystack ("mixed" mixes all three)
                 seed: int = 0, # seed for texts, depths, lemmas and numbers
+                needles: int = 1, # needles per prompt, in [1, 10]; more than one asks for all of them (the answer is spread out)
                ):
-    "Needle-in-a-haystack prompts built from the shipped corpora: [prompt, answer, depth, tokens]."
+    "Needle-in-a-haystack prompts built from the shipped corpora: [prompt, answer (numbers, space-separated), depth, tokens]."
     import random, polars as pl
     from research_kit.data import corpus, wordnet_retrieval
     n, context_tokens = check_number(n, "n", 1, None, integer=True), check_number(context_tokens, "context_tokens", 64, None, integer=True)
+    needles = check_number(needles, "needles", 1, 10, integer=True)
     rng = random.Random(seed)
     chunks = list(corpus(domain, "eval")["text"])
     lemmas = [t for t in wordnet_retrieval("test").corpus["text"] if t.isalpha() and 4 <= len(t) <= 10]
@@ -371,47 +622,77 @@ def needle_task(tok, # the tokenizer (lengths are counted in its tokens)
         ids, k = [], 0
         while len(ids) < context_tokens and k < len(chunks): ids += tok(chunks[k] + "\n", add_special_tokens=False)["input_ids"]; k += 1
         ids = ids[:context_tokens]
-        depth = rng.uniform(0.1, 0.9)
-        cut = int(depth * len(ids))
-        name, num = rng.choice(lemmas), str(rng.randint(10000, 99999))
-        needle = f" The secret number of the {name} is {num}. "
-        q = f"\n\nQuestion: What is the secret number of the {name}?\nAnswer: The secret number of the {name} is"
-        prompt = tok.decode(ids[:cut]) + needle + tok.decode(ids[cut:]) + q
-        rows.append(dict(prompt=prompt, answer=num, depth=depth, tokens=len(tok(prompt)["input_ids"])))
+        depths = sorted(rng.uniform(0.1, 0.9) for _ in range(needles))
+        names = rng.sample(lemmas, needles)
+        nums = [str(rng.randint(10000, 99999)) for _ in range(needles)]
+        cuts = [0] + [int(d * len(ids)) for d in depths] + [len(ids)]
+        text = tok.decode(ids[cuts[0]:cuts[1]])
+        for j in range(needles): text += f" The secret number of the {names[j]} is {nums[j]}. " + tok.decode(ids[cuts[j + 1]:cuts[j + 2]])
+        if needles == 1: q = f"\n\nQuestion: What is the secret number of the {names[0]}?\nAnswer: The secret number of the {names[0]} is"
+        else:
+            ask = ", the ".join(names[:-1]) + f" and the {names[-1]}"
+            q = f"\n\nQuestion: What are the secret numbers of the {ask}?\nAnswer: The secret number of the {names[0]} is"
+        prompt = text + q
+        rows.append(dict(prompt=prompt, answer=" ".join(nums), depth=depths[0] if needles == 1 else depths, tokens=len(tok(prompt)["input_ids"])))
     return pl.DataFrame(rows)
 
-def needle_eval(model: nn.Module, # a rotary causal LM
+def bootstrap_ci(x, # per-item scores (e.g. 0/1 correct)
+                 n_boot: int = 2000, # resamples, in [100, inf)
+                 level: float = 0.95, # interval coverage, in (0, 1)
+                 seed: int = 0, # resampling seed
+                ) -> tuple[float, float]:
+    "Percentile bootstrap interval of the mean of `x`."
+    x = torch.as_tensor(list(x), dtype=torch.float64)
+    check(x.numel() > 0, "x", "a non-empty list of scores", x)
+    n_boot, level = check_number(n_boot, "n_boot", 100, None, integer=True), check_number(level, "level", 0, 1, lo_open=True, hi_open=True)
+    g = torch.Generator().manual_seed(seed)
+    means = x[torch.randint(0, x.numel(), (n_boot, x.numel()), generator=g)].mean(1)
+    a = (1 - level) / 2
+    return float(means.quantile(a)), float(means.quantile(1 - a))
+
+def needle_eval(model: nn.Module, # a causal LM the presses accept
                 tok, # its tokenizer
                 tasks, # from `needle_task`
                 methods: dict, # name -> factory(model, budget) returning a Press; "full" (no press) is always added
                 budgets: Sequence[int] = (64, 128, 256), # token budgets, each in [1, inf)
                 max_new_tokens: int = 8, # greedy tokens per answer, in [1, inf)
-                snap_window: int = 32, # SnapKV's observation window (votes taken during the shared prefill), in [1, inf)
+                window: int = 64, # prompt queries recorded per layer at the shared prefill (eviction presses' windows), in [1, inf)
                 progress: bool = True, # show a tqdm bar
                ):
-    "Accuracy and selection cost per (method, budget) on the needle task: [method, budget, accuracy, n, ms_per_step, select_ms_per_step]."
-    import polars as pl
+    """Needle accuracy (share of each prompt's numbers found in the answer) per (method, budget), with 95% bootstrap
+    intervals, decode cost and cache size: [method, kind, budget, accuracy, ci_lo, ci_hi, n, ms_per_step,
+    select_ms_per_step, cache_mb]. Each prompt is prefilled once with exact attention; an eviction press compresses a
+    copy of that cache as it would have after its own prefill, a selection press decodes over the full cache."""
+    import copy, polars as pl
     from tqdm.auto import tqdm
     check(isinstance(methods, dict) and all(callable(f) for f in methods.values()), "methods", "a dict {name: factory(model, budget)}", methods, TypeError)
     check(isinstance(budgets, (list, tuple)) and len(budgets) > 0, "budgets", "a non-empty list of token budgets", budgets, TypeError)
     for j, bgt in enumerate(budgets): check_number(bgt, f"budgets[{j}]", 1, None, integer=True)
-    max_new_tokens, snap_window = check_number(max_new_tokens, "max_new_tokens", 1, None, integer=True), check_number(snap_window, "snap_window", 1, None, integer=True)
+    max_new_tokens, window = check_number(max_new_tokens, "max_new_tokens", 1, None, integer=True), check_number(window, "window", 1, None, integer=True)
     res: dict[tuple, list] = {}
     for row in tqdm(tasks.iter_rows(named=True), total=tasks.height, desc="needle", disable=not progress):
         b = encode_inputs(model, tok([row["prompt"]], return_tensors="pt"))
-        with SnapKV(model, budget=1, window=snap_window) as obs: nxt, cache = _prefill(model, b)
+        nxt, cache, queries, real = record_queries(model, b, window)
         T = cache.get_seq_length()
         runs = [("full", None, None)] + [(name, bgt, f) for name, f in methods.items() for bgt in budgets]
         for name, bgt, f in runs:
             press = None if f is None else f(model, bgt)
-            if isinstance(press, SnapKV): press.votes = obs.votes
             if press is not None: press.timing = True
+            work = copy.deepcopy(cache) if isinstance(press, EvictPress) else cache
             with (press if press is not None else _nothing()):
-                toks, times = _decode(model, nxt, cache, b["attention_mask"], b["position_ids"][:, -1:], max_new_tokens, tok.eos_token_id)
-            cache.crop(T - cache.get_seq_length())
+                if isinstance(press, EvictPress): press.compress(work, queries, real)
+                toks, times = _decode(model, nxt, work, b["attention_mask"], b["position_ids"][:, -1:], max_new_tokens, tok.eos_token_id)
+            mb = cache_bytes(work) / 2**20
+            if work is cache: cache.crop(T - cache.get_seq_length())
             text = tok.decode(toks[0], skip_special_tokens=True)
+            nums = row["answer"].split()
             sel = (press.select_time / max(len(times), 1)) if press is not None else 0.0
-            res.setdefault((name, bgt), []).append((row["answer"] in text, sum(times) / max(len(times), 1), sel))
-    rows = [dict(method=k[0], budget=k[1], accuracy=sum(r[0] for r in v) / len(v), n=len(v),
-                 ms_per_step=1e3 * sum(r[1] for r in v) / len(v), select_ms_per_step=1e3 * sum(r[2] for r in v) / len(v)) for k, v in res.items()]
+            res.setdefault((name, bgt, getattr(press, "kind", None)), []).append((sum(a in text for a in nums) / len(nums), sum(times) / max(len(times), 1), sel, mb))
+    rows = []
+    for (name, bgt, kind), v in res.items():
+        lo, hi = bootstrap_ci([r[0] for r in v])
+        rows.append(dict(method=name, kind=kind or "full", budget=bgt, accuracy=sum(r[0] for r in v) / len(v), ci_lo=lo, ci_hi=hi, n=len(v),
+                         ms_per_step=1e3 * sum(r[1] for r in v) / len(v), select_ms_per_step=1e3 * sum(r[2] for r in v) / len(v),
+                         cache_mb=sum(r[3] for r in v) / len(v)))
     return pl.DataFrame(rows)
+
