@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 N_WORKERS ?= 2
 ART ?= _artifacts
 
-.PHONY: install lab tour test test-all export readme clean-nbs docs outputs
+.PHONY: install lab tour test test-all export readme clean-nbs docs outputs gpu-check
 install: $(STAMP)
 
 $(BIN)/python:
@@ -70,3 +70,9 @@ NBS ?= $(wildcard nbs/*.ipynb)
 FLAGS ?=
 outputs: export
 	$(BIN)/python docs/run_nbs.py $(if $(FLAGS),--flags "$(FLAGS)") $(NBS)
+
+# every verb once on SmolLM2 / all-MiniLM-L6-v2 on CUDA in bf16, with a table of each check and its time (run it whenever a GPU
+# is available); GPU_CHECK="--cpu" runs the same checks on the CPU, as the default test run does (tests/test_gpu_check.py)
+GPU_CHECK ?=
+gpu-check: export
+	$(BIN)/python scripts/gpu_check.py $(GPU_CHECK)
