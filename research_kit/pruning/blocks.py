@@ -300,7 +300,7 @@ def fast_block_select(scores, # block scores (from `block_influence` or `mi_bloc
     return sorted(P)
 
 # %% ../../nbs/42_pruning.blocks.ipynb #752a0400
-PER_LAYER_KEYS = ("layer_types", "layer_heads", "layer_kv_heads", "layer_intermediate")
+PER_LAYER_KEYS = ("layer_types", "layer_heads", "layer_kv_heads", "layer_intermediate", "rk_layer_params", "rk_layer_attrs")
 
 def _check_blocks(blocks, n_layers: int, arg: str = "blocks") -> list[int]:
     ok = isinstance(blocks, Iterable) and not isinstance(blocks, (str, bytes))
@@ -312,6 +312,36 @@ def _check_blocks(blocks, n_layers: int, arg: str = "blocks") -> list[int]:
     check(len(out) < n_layers, arg, f"fewer than all {n_layers} blocks (a model needs at least one)", said(f"all {n_layers} blocks"))
     return out
 
+def _update_config(cfg, n_layers: int, keep: list[int], drop: list[int]) -> None:
+    "The config after removing `drop`: per-layer lists cut, num_hidden_layers, and pruned_blocks (indices in the original model)."
+    for key in PER_LAYER_KEYS:
+        v = getattr(cfg, key, None)
+        if isinstance(v, (list, tuple)) and len(v) == n_layers: setattr(cfg, key, [v[i] for i in keep])
+    cfg.num_hidden_layers = len(keep)
+    old = list(getattr(cfg, "pruned_blocks", []) or [])
+    orig = [i for i in range(n_layers + len(old)) if i not in old]  # indices in the original model
+    cfg.pruned_blocks = sorted(old + [orig[i] for i in drop])
+
+def _check_reloadable(model: nn.Module, a, keep: list[int], drop: list[int], blocks) -> None:
+    "Refuse a removal that a fresh model of the same class, built from the new config, could not hold weight for weight (so it would not reload)."
+    cfg = copy.deepcopy(model.config)
+    _update_config(cfg, a.n_layers, keep, drop)
+    try:
+        with torch.device("meta"): fresh = type(model)(cfg)
+    except Exception: return   # a class that cannot be built from its config alone: nothing to compare with
+    lay = a.path("block.0").rpartition(".")[0] + "."
+    want = {}
+    for k, v in model.state_dict().items():
+        if k.startswith(lay):
+            i, _, rest = k[len(lay):].partition(".")
+            if int(i) in drop: continue
+            k = f"{lay}{keep.index(int(i))}.{rest}"
+        want[k] = tuple(v.shape)
+    got = {k: tuple(v.shape) for k, v in fresh.state_dict().items()}
+    bad = sorted(k for k in set(want) | set(got) if want.get(k) != got.get(k))
+    check(not bad, "blocks", f"blocks whose removal leaves a model that {type(model).__name__} rebuilds from its config weight for weight "
+          f"(so it saves and reloads); here the blocks that move change place-dependent parts", said(f"{blocks}: differing weights {bad[:4]}"))
+
 def remove_blocks(model: nn.Module, # a Hugging Face model of a registered family
                   blocks: Sequence[int], # block indices to remove (negative counts from the end)
                   inplace: bool = False, # change `model` itself instead of a copy
@@ -321,21 +351,16 @@ def remove_blocks(model: nn.Module, # a Hugging Face model of a registered famil
     drop = _check_blocks(blocks, a.n_layers)
     check(not getattr(model.config, "scale_attn_by_inverse_layer_idx", False), "model",
           "a model whose attention scaling does not depend on the layer index", said("scale_attn_by_inverse_layer_idx=True"))
+    keep = [i for i in range(a.n_layers) if i not in drop]
+    _check_reloadable(model, a, keep, drop, blocks)
     m = model if inplace else copy.deepcopy(model)
     am = anatomy(m)
-    keep = [i for i in range(a.n_layers) if i not in drop]
     parent_path, _, name = (am.prefix + "." + am.family.layers if am.prefix else am.family.layers).rpartition(".")
     parent = m.get_submodule(parent_path) if parent_path else m
     setattr(parent, name, nn.ModuleList([am.blocks[i] for i in keep]))
     for new_i, blk in enumerate(getattr(parent, name)):
         for mod in blk.modules():
             if isinstance(getattr(mod, "layer_idx", None), int): mod.layer_idx = new_i
-    cfg = m.config
-    for key in PER_LAYER_KEYS:
-        v = getattr(cfg, key, None)
-        if isinstance(v, (list, tuple)) and len(v) == a.n_layers: setattr(cfg, key, [v[i] for i in keep])
-    cfg.num_hidden_layers = len(keep)
-    old = list(getattr(cfg, "pruned_blocks", []) or [])
-    orig = [i for i in range(a.n_layers + len(old)) if i not in old]  # indices in the original model
-    cfg.pruned_blocks = sorted(old + [orig[i] for i in drop])
+    _update_config(m.config, a.n_layers, keep, drop)
     return m
+
