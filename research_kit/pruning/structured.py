@@ -16,17 +16,103 @@ from ..probes import SITE_KINDS, SiteKind, activations, encode_inputs, register_
 from .evaluate import as_texts
 
 # %% auto #0
-__all__ = ['MODELING_SOURCE', 'HEAD_SCORERS', 'CHANNEL_SCORERS', 'widths', 'prune_heads', 'slice_channels', 'head_importance',
-           'channel_importance', 'select_heads', 'prune_channels', 'adaptive_sparsity', 'recover_lm',
-           'select_recovery_data', 'adapt_prune', 'top_heads', 'random_heads', 'head_knockout', 'PrunedLlamaConfig',
-           'PrunedLlamaForCausalLM']
+__all__ = ['MODELING_SOURCE', 'HEAD_SCORERS', 'CHANNEL_SCORERS', 'widths', 'expert_counts', 'prune_heads', 'slice_channels',
+           'prune_experts', 'head_importance', 'channel_importance', 'select_heads', 'prune_channels',
+           'adaptive_sparsity', 'recover_lm', 'select_recovery_data', 'adapt_prune', 'top_heads', 'random_heads',
+           'head_knockout', 'PrunedLlamaConfig', 'PrunedLlamaForCausalLM']
 
 # %% ../../nbs/43_pruning.structured.ipynb #342fb9ea
-MODELING_SOURCE = '''"""Llama with per-layer head, key/value-head and MLP widths (written by research_kit.pruning; needs only transformers)."""
+MODELING_SOURCE = '''"""Hugging Face models whose layers keep different widths (heads, key/value heads, MLP channels, experts); written by research_kit.pruning, needs only torch and transformers."""
 import json, os
+import torch
+import transformers
 from torch import nn
 from transformers import LlamaConfig, LlamaForCausalLM
 
+PREFIX = "RKPruned"   # RKPruned<transformers class>, e.g. RKPrunedGemma2ForCausalLM, subclasses that class
+AUTO = {"AutoModelForCausalLM": "MODEL_FOR_CAUSAL_LM_MAPPING_NAMES", "AutoModel": "MODEL_MAPPING_NAMES",
+        "AutoModelForMaskedLM": "MODEL_FOR_MASKED_LM_MAPPING_NAMES",
+        "AutoModelForSequenceClassification": "MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING_NAMES",
+        "AutoModelForTokenClassification": "MODEL_FOR_TOKEN_CLASSIFICATION_MAPPING_NAMES"}
+
+class LayerConfig:
+    "One module's view of the model's config with a few fields changed (this layer's head counts); every other field reads through."
+    def __init__(self, base, **changed):
+        self.__dict__.update(_base=base, _changed=dict(changed))
+    def __getattr__(self, name):
+        if name.startswith("__") or name in ("_base", "_changed"): raise AttributeError(name)
+        ch = self.__dict__["_changed"]
+        return ch[name] if name in ch else getattr(self.__dict__["_base"], name)
+    def __setattr__(self, name, value):
+        if name in self._changed: self._changed[name] = value
+        else: setattr(self._base, name, value)
+
+def _fit(mod):
+    "The shape attributes a module's forward reads, made to agree with its resized weight."
+    w = getattr(mod, "weight", None)
+    if not isinstance(w, torch.Tensor): return
+    if isinstance(mod, nn.Linear): mod.out_features, mod.in_features = w.shape
+    elif isinstance(mod, nn.LayerNorm): mod.normalized_shape = tuple(w.shape)
+    elif hasattr(mod, "nf") and hasattr(mod, "nx") and w.dim() == 2: mod.nx, mod.nf = w.shape   # GPT-2's Conv1D: [in, out]
+
+def resize_layers(model, config):
+    "Give every layer the parameter shapes in config.rk_layer_params and the attributes in config.rk_layer_attrs."
+    blocks = model.get_submodule(config.rk_layers)
+    for blk, params, attrs in zip(blocks, config.rk_layer_params, config.rk_layer_attrs):
+        for name, shape in params.items():
+            path, _, pname = name.rpartition(".")
+            mod = blk.get_submodule(path) if path else blk
+            old = getattr(mod, pname)
+            setattr(mod, pname, nn.Parameter(torch.empty(shape, dtype=old.dtype, device=old.device), requires_grad=old.requires_grad))
+            _fit(mod)
+        for path, values in attrs.items():
+            mod = blk.get_submodule(path) if path else blk
+            for k, v in values.items():
+                if k.startswith("config."):
+                    if not isinstance(mod.config, LayerConfig): mod.config = LayerConfig(mod.config)
+                    mod.config._changed[k[len("config."):]] = v
+                else: setattr(mod, k, v)
+
+def _own_source():
+    src = globals().get("_SOURCE")
+    if src is None:
+        with open(__file__) as fh: src = fh.read()
+    return src
+
+def auto_map(base_name):
+    "The auto classes whose mapping holds `base_name`, each pointing at its pruned subclass in this file."
+    from transformers.models.auto import modeling_auto as ma
+    out = {}
+    for auto, table in AUTO.items():
+        names = [n for v in getattr(ma, table, {}).values() for n in ((v,) if isinstance(v, str) else v)]
+        if base_name in names: out[auto] = f"modeling_rk_pruned.{PREFIX}{base_name}"
+    return out
+
+def _save_pretrained(self, save_directory, *args, **kwargs):
+    base = type(self).__mro__[1].__name__
+    self.config.auto_map = auto_map(base)
+    super(type(self), self).save_pretrained(save_directory, *args, **kwargs)
+    with open(os.path.join(save_directory, "modeling_rk_pruned.py"), "w") as fh: fh.write(_own_source())
+
+_CLASSES = {}
+
+def pruned_class(base_name):
+    "The subclass of transformers' `base_name` whose layers take the widths recorded in the config (built once)."
+    if base_name not in _CLASSES:
+        base = getattr(transformers, base_name)
+        def __init__(self, config, *args, **kwargs):
+            base.__init__(self, config, *args, **kwargs)
+            resize_layers(self, config)
+            self.post_init()
+        _CLASSES[base_name] = type(PREFIX + base_name, (base,), {"__init__": __init__, "save_pretrained": _save_pretrained,
+                                                                "__module__": __name__, "__doc__": f"{base_name} with per-layer widths."})
+    return _CLASSES[base_name]
+
+def __getattr__(name):
+    if name.startswith(PREFIX) and isinstance(getattr(transformers, name[len(PREFIX):], None), type): return pruned_class(name[len(PREFIX):])
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+# Folders written before the generic format (model_type "rk_pruned_llama" configs) keep loading through these two classes.
 class PrunedLlamaConfig(LlamaConfig):
     model_type = "rk_pruned_llama"
     def __init__(self, layer_heads=None, layer_kv_heads=None, layer_intermediate=None, **kwargs):
@@ -36,12 +122,10 @@ class PrunedLlamaConfig(LlamaConfig):
         self.layer_kv_heads = list(layer_kv_heads) if layer_kv_heads is not None else [self.num_key_value_heads] * n
         self.layer_intermediate = list(layer_intermediate) if layer_intermediate is not None else [self.intermediate_size] * n
 
-def resize_layers(model, config):
-    "Give every decoder layer the widths in config.layer_heads / layer_kv_heads / layer_intermediate."
+def _resize_llama(model, config):
+    "Give every decoder layer the widths in config.layer_heads / layer_kv_heads / layer_intermediate (the Llama-only format)."
     d, hd = config.hidden_size, config.head_dim
     ab, mb = config.attention_bias, config.mlp_bias
-    # this source is saved next to the weights and must run with transformers alone (no research_kit, so no anatomy):
-    # it names the Llama modules it subclasses directly
     for layer, h, kv, f in zip(model.model.layers, config.layer_heads, config.layer_kv_heads, config.layer_intermediate):
         at, mlp = layer.self_attn, layer.mlp
         at.q_proj, at.k_proj = nn.Linear(d, h * hd, bias=ab), nn.Linear(d, kv * hd, bias=ab)
@@ -51,26 +135,17 @@ def resize_layers(model, config):
         mlp.down_proj = nn.Linear(f, d, bias=mb)
         mlp.intermediate_size = f
 
-def _own_source():
-    src = globals().get("_SOURCE")
-    if src is None:
-        with open(__file__) as fh: src = fh.read()
-    return src
-
 class PrunedLlamaForCausalLM(LlamaForCausalLM):
     config_class = PrunedLlamaConfig
     def __init__(self, config):
         super().__init__(config)
-        resize_layers(self, config)
+        _resize_llama(self, config)
         self.post_init()
 
     def save_pretrained(self, save_directory, *args, **kwargs):
         self.config.auto_map = {"AutoConfig": "modeling_rk_pruned.PrunedLlamaConfig",
                                 "AutoModelForCausalLM": "modeling_rk_pruned.PrunedLlamaForCausalLM"}
         super().save_pretrained(save_directory, *args, **kwargs)
-        # the saved model_type is "llama", a type every transformers knows: AutoConfig without trust_remote_code then reads
-        # a LlamaConfig instead of asking whether to run this code, so AutoTokenizer.from_pretrained(folder) loads quietly;
-        # AutoModelForCausalLM.from_pretrained(folder, trust_remote_code=True) follows auto_map to the classes below
         path = os.path.join(save_directory, "config.json")
         with open(path) as fh: cfg = json.load(fh)
         cfg["model_type"] = "llama"
@@ -79,7 +154,7 @@ class PrunedLlamaForCausalLM(LlamaForCausalLM):
 '''
 
 def _load_modeling() -> types.ModuleType:
-    "Execute MODELING_SOURCE once as a module and register its classes with the Auto classes (first use only: it imports transformers' Llama)."
+    "Execute MODELING_SOURCE once as a module and register the Llama-only format's classes with the Auto classes (first use only: it imports transformers)."
     name = "research_kit.pruning._rk_pruned_modeling"
     if name in sys.modules: return sys.modules[name]
     from transformers import AutoConfig, AutoModelForCausalLM
@@ -90,53 +165,157 @@ def _load_modeling() -> types.ModuleType:
     AutoModelForCausalLM.register(mod.PrunedLlamaConfig, mod.PrunedLlamaForCausalLM, exist_ok=True)
     return mod
 
-register_family(LLAMA, "rk_pruned_llama")   # the anatomy knows the type at once; the classes come on first use
+register_family(LLAMA, "rk_pruned_llama")   # the anatomy knows the old type at once; the classes come on first use
 _LAZY = ("PrunedLlamaConfig", "PrunedLlamaForCausalLM")
 _all_ = ["PrunedLlamaConfig", "PrunedLlamaForCausalLM"]
 
 def __getattr__(name: str):
-    "The modeling classes, built on first access (so `import research_kit.pruning` stays as quick as `import torch`)."
-    if name in _LAZY: return getattr(_load_modeling(), name)
+    "The modeling classes, built on first access (so `import research_kit.pruning` stays as quick as `import torch`): the Llama-only format's two, and `RKPruned<transformers class>` for any class."
+    if name in _LAZY or name.startswith("RKPruned"): return getattr(_load_modeling(), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
+
 # %% ../../nbs/43_pruning.structured.ipynb #769aaae4
-def _check_llama(model: nn.Module) -> None:
-    a = anatomy(model)
-    check(a.family.name == "llama" and a.unembed is not None, "model",
-          "a Llama-family causal LM (llama, mistral, qwen2, rk_pruned_llama): head and channel slicing is written for its layout",
-          said(f"{type(model).__name__} (family {a.family.name!r})"))
+_RK_KEYS = ("rk_layers", "rk_layer_params", "rk_layer_attrs")
+_LEGACY_KEYS = ("layer_heads", "layer_kv_heads", "layer_intermediate")
 
-def widths(model: nn.Module, # a Llama-family causal LM
+def _base_class(model: nn.Module) -> type | None:
+    "The transformers class a model is, or subclasses (None for a class defined elsewhere)."
+    import transformers
+    return next((c for c in type(model).__mro__ if c.__module__.startswith("transformers.") and getattr(transformers, c.__name__, None) is c), None)
+
+def _check_prunable(model: nn.Module):
+    "The anatomy of a model whose widths research_kit can change (a registered family, a transformers class), or a ValueError."
+    a = anatomy(model)
+    check(_base_class(model) is not None, "model", "a model whose class is (or subclasses) a transformers model class, so the smaller model can be rebuilt",
+          said(f"{type(model).__name__} from {type(model).__module__}"))
+    return a
+
+def _io(a, shape) -> tuple[int, int]:
+    "(in, out) features of a 2-d weight of this family's layout (nn.Linear [out, in], GPT-2's Conv1D [in, out])."
+    return (shape[0], shape[1]) if a.family.weight_layout == "in_out" else (shape[1], shape[0])
+
+def _layer_widths(a, shapes: Mapping[str, tuple]) -> list[tuple]:
+    "(heads, kv_heads, mlp channels, experts or None) of every layer, read from parameter shapes {state-dict key: shape}."
+    f, d, out = a.family, a.d_head, []
+    for i in range(a.n_layers):
+        w = lambda site: shapes[a.path(site) + ".weight"]
+        h = _io(a, w(f"o.{i}"))[0] // d
+        q_out = _io(a, w(f"q.{i}"))[1]
+        kv = (_io(a, w(f"k.{i}"))[1] // d if not f.fused_qkv else h if f.qkv_layout == "heads" else (q_out // d - h) // 2)
+        if f.experts:
+            gu, dn = (shapes[f"{a.path(f'experts.{i}')}.{n}"] for n in f.expert_params)
+            out.append((h, kv, dn[-1], gu[0]))
+        else: out.append((h, kv, _io(a, w(f"mlp_out.{i}"))[0], None))
+    return out
+
+def _shapes(model: nn.Module) -> dict:
+    return {k: tuple(v.shape) for k, v in model.state_dict().items()}
+
+def widths(model: nn.Module, # a Hugging Face model of a registered family
           ) -> list[tuple[int, int, int]]:
-    "(heads, kv_heads, mlp_channels) of every layer, read from the weight shapes."
-    _check_llama(model)
-    a = anatomy(model)
-    return [(a.q(i).out_features // a.d_head, a.k(i).out_features // a.d_head, a.mlp_out(i).in_features) for i in range(a.n_layers)]
+    "(heads, kv_heads, mlp_channels) of every layer, read from the weight shapes (mlp_channels per expert for mixture-of-experts)."
+    a = _check_prunable(model)
+    return [w[:3] for w in _layer_widths(a, _shapes(model))]
 
-def _rebuild(model: nn.Module, state: dict, wid: list[tuple[int, int, int]]) -> nn.Module:
-    "A fresh model whose config matches `wid`, loaded with `state`."
-    cfg = model.config.to_dict()
-    for k in ("model_type", "architectures", "auto_map", "transformers_version", "layer_heads", "layer_kv_heads", "layer_intermediate"): cfg.pop(k, None)
-    hd = anatomy(model).d_head
-    hs, kvs, fs = (list(x) for x in zip(*wid))
-    if len(set(wid)) == 1:
-        from transformers import LlamaConfig, LlamaForCausalLM
-        new_cfg = LlamaConfig(**{**cfg, "num_attention_heads": hs[0], "num_key_value_heads": kvs[0], "intermediate_size": fs[0], "head_dim": hd})
-        cls = LlamaForCausalLM
+def expert_counts(model: nn.Module, # a mixture-of-experts model
+                 ) -> list[int]:
+    "How many experts each layer has, read from the expert weights."
+    a = _check_prunable(model)
+    check(a.family.experts is not None, "model", "a mixture-of-experts model (its anatomy has a router and experts)", said(f"{type(model).__name__} (family {a.family.name!r})"))
+    return [w[3] for w in _layer_widths(a, _shapes(model))]
+
+_ATTR_RULES = {   # int attributes transformers modules keep about their widths -> value from the layer's (heads, kv heads, d_head, channels, experts)
+    "attn": {"num_heads": lambda h, kv, d, f, e: h, "num_attention_heads": lambda h, kv, d, f, e: h,
+             "num_key_value_heads": lambda h, kv, d, f, e: kv, "num_key_value_groups": lambda h, kv, d, f, e: h // kv,
+             "split_size": lambda h, kv, d, f, e: h * d, "all_head_size": lambda h, kv, d, f, e: h * d,
+             "config.num_attention_heads": lambda h, kv, d, f, e: h, "config.num_key_value_heads": lambda h, kv, d, f, e: kv},
+    "mlp": {"intermediate_size": lambda h, kv, d, f, e: f},
+    "experts": {"num_experts": lambda h, kv, d, f, e: e, "intermediate_dim": lambda h, kv, d, f, e: f},
+    "router": {"num_experts": lambda h, kv, d, f, e: e},
+}
+
+def _attrs_for(a, model: nn.Module, i: int, w: tuple) -> dict:
+    "The attributes of layer i's modules that differ from what its widths `w` need: {path in the block: {attr: value}}."
+    block, out = a.path(f"block.{i}"), {}
+    for kind, rules in _ATTR_RULES.items():
+        p = a.path(f"{kind}.{i}")
+        if p is None: continue
+        mod = model.get_submodule(p)
+        for attr, fn in rules.items():
+            v = fn(*w[:2], a.d_head, *w[2:])
+            if v is None: continue
+            owner, name = (getattr(mod, "config", None), attr.split(".", 1)[1]) if attr.startswith("config.") else (mod, attr)
+            cur = getattr(owner, name, None)
+            if isinstance(cur, int) and not isinstance(cur, bool) and cur != v: out.setdefault(p[len(block) + 1:], {})[attr] = v
+    return out
+
+def _base_config(model: nn.Module, cls: type):
+    "The model's config as `cls`'s own config class, without research_kit's per-layer fields (the unpruned layout)."
+    d = model.config.to_dict()
+    for k in (*_RK_KEYS, *_LEGACY_KEYS, "auto_map", "architectures", "transformers_version", "model_type"): d.pop(k, None)
+    cfg = cls.config_class.from_dict(d)
+    cfg._attn_implementation = model.config._attn_implementation
+    return cfg
+
+def _meta(cls, cfg) -> nn.Module:
+    with torch.device("meta"): return cls(cfg)
+
+def _plain_config(cls, base_cfg, w: tuple, shapes: dict, d_head: int):
+    "A config of `cls` itself whose every layer has widths `w`, if its own fields express them (checked on a meta model), else None."
+    h, kv, f, e = w
+    cand = copy.deepcopy(base_cfg)
+    sets = {"num_attention_heads": h, "num_key_value_heads": kv, "head_dim": d_head}
+    f_keys = ("moe_intermediate_size", "intermediate_size") if e is not None else ("intermediate_size", "ffn_dim", "n_inner")
+    f_key = next((k for k in f_keys if isinstance(getattr(base_cfg, k, None), int)), None)
+    if f_key: sets[f_key] = f
+    if e is not None: sets.update({k: e for k in ("num_experts", "num_local_experts") if isinstance(getattr(base_cfg, k, None), int)})
+    for k, v in sets.items():
+        if isinstance(getattr(base_cfg, k, None), int): setattr(cand, k, v)
+    try: m = _meta(cls, cand)
+    except Exception: return None
+    if _shapes(m) != shapes: return None
+    a = anatomy(m)
+    return cand if all(not _attrs_for(a, m, i, w) for i in range(a.n_layers)) else None
+
+def _rebuild(model: nn.Module, state: dict) -> nn.Module:
+    "A fresh model holding `state` (weights of any per-layer widths): the model's own class when its config can say the widths, else research_kit's subclass of it that records them."
+    cls = _base_class(model)
+    base_cfg = _base_config(model, cls)
+    ref = _meta(cls, base_cfg)
+    a = anatomy(ref)
+    ref_shapes, shapes = _shapes(ref), {k: tuple(v.shape) for k, v in state.items()}
+    unknown = sorted(set(shapes) - set(ref_shapes))
+    check(not unknown, "model", "weights that a model of its class has", said(f"unexpected {unknown[:3]}"))
+    wid = _layer_widths(a, {**ref_shapes, **shapes})
+    blocks = [a.path(f"block.{i}") + "." for i in range(a.n_layers)]
+    params = [{} for _ in blocks]
+    for k, s in shapes.items():
+        if ref_shapes[k] == s: continue
+        i = next((j for j, b in enumerate(blocks) if k.startswith(b)), None)
+        check(i is not None, "model", "widths changed inside the blocks only", said(f"{k}: {ref_shapes[k]} -> {s}"))
+        params[i][k[len(blocks[i]):]] = list(s)
+    if not any(params): cfg, new_cls = base_cfg, cls
     else:
-        mod = _load_modeling()
-        new_cfg = mod.PrunedLlamaConfig(**{**cfg, "num_attention_heads": max(hs), "num_key_value_heads": max(kvs), "intermediate_size": max(fs),
-                                       "head_dim": hd, "layer_heads": hs, "layer_kv_heads": kvs, "layer_intermediate": fs})
-        cls = mod.PrunedLlamaForCausalLM
-    new_cfg._attn_implementation = model.config._attn_implementation
+        cfg = _plain_config(cls, base_cfg, wid[0], {**ref_shapes, **shapes}, a.d_head) if len(set(wid)) == 1 else None
+        new_cls = cls
+        if cfg is None:
+            cfg = copy.deepcopy(base_cfg)
+            cfg.rk_layers = blocks[0][:-1].rpartition(".")[0]
+            cfg.rk_layer_params = params
+            cfg.rk_layer_attrs = [_attrs_for(a, ref, i, w) for i, w in enumerate(wid)]
+            new_cls = _load_modeling().pruned_class(cls.__name__)
+    cfg._attn_implementation = model.config._attn_implementation
     p = next(model.parameters())
-    with torch.device(p.device): new = cls(new_cfg).to(p.dtype)
+    with torch.device(p.device): new = new_cls(cfg).to(p.dtype)
     missing, unexpected = new.load_state_dict(state, strict=False)
-    check(not unexpected and all("lm_head" in k for k in missing), "model", "weights that fit the rebuilt model",
+    un = anatomy(new).path("unembed")
+    check(not unexpected and all(un and k.startswith(un + ".") for k in missing), "model", "weights that fit the rebuilt model",
           said(f"missing {missing[:3]}, unexpected {unexpected[:3]}"))
     if missing: new.tie_weights()
-    new.generation_config = copy.deepcopy(model.generation_config)
+    if getattr(model, "generation_config", None) is not None: new.generation_config = copy.deepcopy(model.generation_config)
     return new.eval() if not model.training else new
+
 
 # %% ../../nbs/43_pruning.structured.ipynb #55486f86
 def _idx_list(x, n: int, arg: str) -> list[int]:
@@ -151,20 +330,39 @@ def _layer_map(spec, n_layers: int, arg: str) -> dict[int, object]:
     return {k % n_layers: v for k, v in spec.items()}
 
 def _edit(model: nn.Module, spec, arg: str):
-    "What every slicing step starts from: anatomy, current widths, the validated {layer: ...} spec, a state dict to edit, new widths."
-    wid = widths(model)
-    a = anatomy(model)
-    return a, wid, _layer_map(spec, a.n_layers, arg), dict(model.state_dict()), list(wid)
+    "What every slicing step starts from: anatomy, current widths (heads, kv heads, channels, experts), the validated {layer: ...} spec, a state dict to edit."
+    a = _check_prunable(model)
+    wid = _layer_widths(a, _shapes(model))
+    return a, wid, _layer_map(spec, a.n_layers, arg), dict(model.state_dict())
 
-def _slice_rows(lin: nn.Linear, idx: torch.Tensor) -> dict:
-    out = {"weight": lin.weight.detach()[idx].clone()}
-    if lin.bias is not None: out["bias"] = lin.bias.detach()[idx].clone()
+def _take(a, mod: nn.Module, out_idx=None, in_idx=None) -> dict:
+    "The weight (and bias) of a projection keeping output features `out_idx` and input features `in_idx` (None: all), in the family's layout."
+    w = mod.weight.detach()
+    if a.family.weight_layout == "in_out": w = w.T
+    if out_idx is not None: w = w[out_idx]
+    if in_idx is not None: w = w[:, in_idx]
+    if a.family.weight_layout == "in_out": w = w.T
+    out = {"weight": w.contiguous().clone()}
+    if getattr(mod, "bias", None) is not None: out["bias"] = (mod.bias.detach()[out_idx] if out_idx is not None else mod.bias.detach()).clone()
     return out
 
-def _slice_cols(lin: nn.Linear, idx: torch.Tensor) -> dict:
-    out = {"weight": lin.weight.detach()[:, idx].clone()}
-    if lin.bias is not None: out["bias"] = lin.bias.detach().clone()
-    return out
+def _put(state: dict, path: str, params: dict) -> None:
+    for k, v in params.items(): state[f"{path}.{k}"] = v
+
+def _view(a, h: int, kv: int, f: int):
+    "The anatomy with one layer's widths, for its slice rules (qkv_slice, mlp_in_rows)."
+    v = copy.copy(a); v.n_heads, v.n_kv_heads, v.d_mlp = h, kv, f
+    return v
+
+def _head_rows(a, i: int, h: int, kv: int, keep: dict) -> dict[str, torch.Tensor]:
+    "Output features of the q, k, v projection module(s) of layer i that the kept heads use: {module path: sorted indices}."
+    v, d, rows = _view(a, h, kv, 0), a.d_head, {}
+    for which in "qkv":
+        path = a.path(f"{which}.{i}")
+        n_out = _io(a, tuple(a.model.get_submodule(path).weight.shape))[1]
+        idx = torch.arange(n_out)[v.qkv_slice(which)].view(-1, d)[keep[which]].flatten()
+        rows[path] = torch.cat([rows.get(path, torch.tensor([], dtype=torch.long)), idx])
+    return {p: r.sort().values for p, r in rows.items()}   # ascending keeps the layout ([q | k | v] blocks, or per head)
 
 def _as_head_map(heads, n_layers: int, arg: str = "heads") -> dict:
     "Heads in any form the probes give: {layer: [heads]}, [(layer, head), ...], ['head.l.h', ...] or a table with layer and head columns."
@@ -201,35 +399,39 @@ def _head_keep(h: int, kv: int, drop: list[int], layer: int) -> tuple[list[int],
           said(f"{drop}, leaving {[len(k) for k in keep]} per group"))
     return [q for k in keep for q in k], [j for j, k in enumerate(keep) if k]
 
-def prune_heads(model: nn.Module, # a Llama-family causal LM
+def prune_heads(model: nn.Module, # a Hugging Face model of a registered family (decoder or encoder)
                 heads, # query heads to remove (indices in each layer as it is now): {layer: [heads]}, [(layer, head), ...], ['head.l.h', ...] or a table with layer, head columns
                 kv_groups: str = "strict", # "strict": refuse a set GQA cannot express; "round": remove every KV group that holds an asked head
                ) -> nn.Module:
-    "A smaller model with `heads` sliced out of q/k/v/o (GQA groups kept consistent); the input is not changed."
+    "A smaller model with `heads` sliced out of q/k/v/o, fused projections and whole-projection q/k norms included (GQA groups kept consistent); the input is not changed."
     check_choice(kv_groups, ["strict", "round"], "kv_groups")
-    heads = _as_head_map(heads, anatomy(model).n_layers)
-    a, wid, heads, state, new_w = _edit(model, heads, "heads")
-    hd, added, removed = a.d_head, {}, {}
+    heads = _as_head_map(heads, _check_prunable(model).n_layers)
+    a, wid, heads, state = _edit(model, heads, "heads")
+    d, added, removed = a.d_head, {}, {}
     for i, drop in heads.items():
-        h, kv, f = wid[i]
+        h, kv = wid[i][:2]
         drop = _idx_list(drop, h, f"heads[{i}]")
         if kv_groups == "round":
             g = h // kv
-            whole = sorted({q for d in drop for q in range(d // g * g, d // g * g + g)})
+            whole = sorted({q for x in drop for q in range(x // g * g, x // g * g + g)})
             check(len(whole) < h, f"heads[{i}]", f"heads of fewer than all {kv} KV groups of layer {i} (kv_groups='round' removes every "
                   f"group that holds an asked head; to drop the whole attention, remove the block)", drop)
             if len(whole) > len(drop): added[i] = sorted(set(whole) - set(drop))
             drop = whole
         if not drop: continue
         q_keep, kv_keep = _head_keep(h, kv, drop, i)
-        qi = torch.tensor([q * hd + d for q in q_keep for d in range(hd)])
-        ki = torch.tensor([j * hd + d for j in kv_keep for d in range(hd)])
-        pre = a.path(f"attn.{i}") + "."
-        for name, lin, idx, rows in [("q_proj", a.q(i), qi, True), ("k_proj", a.k(i), ki, True), ("v_proj", a.v(i), ki, True), ("o_proj", a.o(i), qi, False)]:
-            for k, v in (_slice_rows(lin, idx) if rows else _slice_cols(lin, idx)).items(): state[f"{pre}{name}.{k}"] = v
-        new_w[i] = (len(q_keep), len(kv_keep), f)
+        for path, rows in _head_rows(a, i, h, kv, {"q": q_keep, "k": kv_keep, "v": kv_keep}).items():
+            _put(state, path, _take(a, a.model.get_submodule(path), out_idx=rows))
+        q_feat = (torch.tensor(q_keep)[:, None] * d + torch.arange(d)).flatten()
+        _put(state, a.path(f"o.{i}"), _take(a, a.o(i), in_idx=q_feat))
+        for site, keep, n in ((f"q_norm.{i}", q_keep, h), (f"k_norm.{i}", kv_keep, kv)):   # norms over the whole projection (OLMo 2); per-head norms stay
+            p = a.path(site)
+            if p is None: continue
+            for name, t in a.model.get_submodule(p).named_parameters(recurse=False):
+                if t.dim() == 1 and t.numel() == n * d and n * d != d:
+                    state[f"{p}.{name}"] = t.detach().view(n, d)[keep].flatten().clone()
         removed[i] = drop
-    new = _rebuild(model, state, new_w)
+    new = _rebuild(model, state)
     new.heads_removed, new.heads_added = removed, added  # what was removed per layer, and which of those rounding added
     if added:
         warnings.warn(f"prune_heads(kv_groups='round') also removed {sum(map(len, added.values()))} heads that were not asked for, "
@@ -243,21 +445,53 @@ if "mlp_out" not in SITE_KINDS:
                            doc="MLP hidden activations: the input of the down projection [batch, seq, d_mlp]"))
 
 # %% ../../nbs/43_pruning.structured.ipynb #cc4bed1c
-def slice_channels(model: nn.Module, # a Llama-family causal LM
-                   keep: Mapping[int, Sequence[int]], # layer -> MLP channels to KEEP (indices in that layer as it is now)
+def slice_channels(model: nn.Module, # a Hugging Face model of a registered family
+                   keep: Mapping[int, Sequence[int]], # layer -> MLP channels to KEEP (indices in that layer as it is now; for experts, the same in every expert)
                   ) -> nn.Module:
-    "A smaller model keeping only the listed MLP channels of each given layer (gate/up rows, down columns)."
-    a, wid, keep, state, new_w = _edit(model, keep, "keep")
+    "A smaller model keeping only the listed MLP channels of each given layer (up/gate rows, both halves of a fused projection; down columns; per expert for a mixture of experts)."
+    a, wid, keep, state = _edit(model, keep, "keep")
     for i, idx in keep.items():
-        h, kv, f = wid[i]
+        f = wid[i][2]
         idx = _idx_list(idx, f, f"keep[{i}]")
         check(len(idx) >= 1, f"keep[{i}]", f"at least one of the {f} channels of layer {i} (to drop the MLP, remove the block)", idx)
         t = torch.tensor(idx)
-        for lin, name in zip(a.mlp_in(i), a.family.mlp_in):
-            for k, v in _slice_rows(lin, t).items(): state[f"{a.path(f'block.{i}')}.{name}.{k}"] = v
-        for k, v in _slice_cols(a.mlp_out(i), t).items(): state[f"{a.path(f'mlp_out.{i}')}.{k}"] = v
-        new_w[i] = (h, kv, len(idx))
-    return _rebuild(model, state, new_w)
+        if a.family.experts:   # every expert keeps the same channels: rows of its [gate | up], columns of its down projection
+            p, (gu, dn) = a.path(f"experts.{i}"), a.family.expert_params
+            state[f"{p}.{gu}"] = getattr(a.experts(i), gu).detach()[:, torch.cat([t, t + f])].clone()
+            state[f"{p}.{dn}"] = getattr(a.experts(i), dn).detach()[:, :, t].clone()
+            continue
+        rows = _view(a, *wid[i][:3]).mlp_in_rows(t).sort().values
+        for rel, lin in zip(a.family.mlp_in, a.mlp_in(i)): _put(state, f"{a.path(f'block.{i}')}.{rel}", _take(a, lin, out_idx=rows))
+        _put(state, a.path(f"mlp_out.{i}"), _take(a, a.mlp_out(i), in_idx=t))
+    return _rebuild(model, state)
+
+
+# %% ../../nbs/43_pruning.structured.ipynb #experts0
+def prune_experts(model: nn.Module, # a mixture-of-experts model (qwen3_moe, mixtral, ...)
+                  experts, # experts to remove per layer (indices in each layer as it is now): {layer: [experts]}
+                 ) -> nn.Module:
+    "A smaller model without `experts`: their slices of the 3-d expert weights and their router rows removed; the input is not changed."
+    a = _check_prunable(model)
+    check(a.n_experts is not None, "model", "a mixture-of-experts model (its anatomy has a router and experts)", said(f"{type(model).__name__} (family {a.family.name!r})"))
+    a, wid, experts, state = _edit(model, experts, "experts")
+    removed = {}
+    for i, drop in experts.items():
+        e = wid[i][3]
+        drop = _idx_list(drop, e, f"experts[{i}]")
+        if not drop: continue
+        kept = [x for x in range(e) if x not in drop]
+        check(len(kept) >= a.top_k_experts, f"experts[{i}]", f"at most {e - a.top_k_experts} of the {e} experts of layer {i}: each token is "
+              f"routed to top_k={a.top_k_experts} experts, so at least that many must stay", said(f"{len(drop)} experts {drop}"))
+        t = torch.tensor(kept)
+        for site in (f"experts.{i}", f"router.{i}"):   # every per-expert tensor (leading dimension = experts) loses the removed rows
+            p = a.path(site)
+            for name, x in [*a.module(site).named_parameters(recurse=False), *a.module(site).named_buffers(recurse=False)]:
+                if x is not None and x.dim() >= 1 and x.shape[0] == e and f"{p}.{name}" in state: state[f"{p}.{name}"] = x.detach()[t].clone()
+        removed[i] = drop
+    new = _rebuild(model, state)
+    new.experts_removed = removed
+    return new
+
 
 # %% ../../nbs/43_pruning.structured.ipynb #fe4043f1
 HEAD_SCORERS = Registry("head scorer")
@@ -270,12 +504,29 @@ def _batches(model, tok, texts, max_length: int, batch_size: int, progress: bool
     for chunk in tqdm(list(batched(texts, batch_size)), desc=desc, disable=not progress):
         yield encode_inputs(model, tok(list(chunk), return_tensors="pt", padding=True, truncation=True, max_length=max_length))
 
+def _oi(a, w: torch.Tensor) -> torch.Tensor:
+    "A projection's weight (or weight-shaped tensor) as [out, in] (GPT-2's Conv1D stores [in, out])."
+    return w.T if a.family.weight_layout == "in_out" else w
+
 def _o_per_head(a, i: int, h: int) -> torch.Tensor:
     "The output projection of layer i split per head: [heads, d_head, d_model]."
-    return a.o(i).weight.detach().T.reshape(h, a.d_head, -1)
+    return _oi(a, a.o(i).weight.detach()).T.reshape(h, a.d_head, -1)
+
+def _q_rows(a, i: int, h: int, kv: int) -> torch.Tensor:
+    "The query rows (in head order) of layer i's q projection, which may be fused with k and v."
+    return torch.arange(_oi(a, a.q(i).weight).shape[0])[_view(a, h, kv, 0).qkv_slice("q")]
+
+def _by_channel(a, w: torch.Tensor, f: int) -> torch.Tensor:
+    "Rows of an up projection [out, in] grouped by MLP channel: [f, rows per channel × in] (both halves of a fused [gate | up])."
+    return w.reshape(2, f, -1).transpose(0, 1).reshape(f, -1) if a.family.fused_mlp_in else w
+
+def _wg(a, mod: nn.Module) -> torch.Tensor:
+    "weight × gradient of a projection, as [out, in]."
+    return _oi(a, mod.weight.detach() * mod.weight.grad)
 
 def _taylor_grads(model, tok, texts, max_length, batch_size, progress) -> None:
     "Accumulate the mean LM-loss gradient over calibration batches into `.grad`."
+    check(anatomy(model).unembed is not None, "model", "a language model (the taylor scorer needs the next-token loss)", said(type(model).__name__))
     model.zero_grad(set_to_none=True)
     batches = list(_batches(model, tok, texts, max_length, batch_size, progress, "taylor"))
     with torch.enable_grad():
@@ -287,7 +538,7 @@ def _taylor_grads(model, tok, texts, max_length, batch_size, progress) -> None:
 def _heads_magnitude(model, tok, texts, max_length, batch_size, progress):
     a, out = anatomy(model), []
     for i, (h, kv, f) in enumerate(widths(model)):
-        q = a.q(i).weight.detach().reshape(h, -1); o = _o_per_head(a, i, h).reshape(h, -1)
+        q = _oi(a, a.q(i).weight.detach())[_q_rows(a, i, h, kv)].reshape(h, -1); o = _o_per_head(a, i, h).reshape(h, -1)
         out.append((q.pow(2).sum(1) + o.pow(2).sum(1)).sqrt())
     return out
 
@@ -311,9 +562,8 @@ def _heads_taylor(model, tok, texts, max_length, batch_size, progress):
     _taylor_grads(model, tok, texts, max_length, batch_size, progress)
     out = []
     for i, (h, kv, f) in enumerate(widths(model)):
-        q, o = a.q(i).weight, a.o(i).weight
-        wq = (q.detach() * q.grad).reshape(h, -1).sum(1)
-        wo = (o.detach() * o.grad).T.reshape(h, -1).sum(1)
+        wq = _wg(a, a.q(i))[_q_rows(a, i, h, kv)].reshape(h, -1).sum(1)
+        wo = _wg(a, a.o(i)).T.reshape(h, -1).sum(1)
         out.append((wq + wo).abs())
     model.zero_grad(set_to_none=True)
     return out
@@ -321,9 +571,9 @@ def _heads_taylor(model, tok, texts, max_length, batch_size, progress):
 @CHANNEL_SCORERS.register("magnitude", summary="L2 norm of the channel's gate/up rows and down column (data-free)")
 def _ch_magnitude(model, tok, texts, max_length, batch_size, progress):
     a, out = anatomy(model), []
-    for i in range(a.n_layers):
-        s = a.mlp_out(i).weight.detach().pow(2).sum(0)
-        for lin in a.mlp_in(i): s = s + lin.weight.detach().pow(2).sum(1)
+    for i, (h, kv, f) in enumerate(widths(model)):
+        s = _oi(a, a.mlp_out(i).weight.detach()).pow(2).sum(0)
+        for lin in a.mlp_in(i): s = s + _by_channel(a, _oi(a, lin.weight.detach()), f).pow(2).sum(1)
         out.append(s.sqrt())
     return out
 
@@ -339,22 +589,21 @@ def _ch_wanda(model, tok, texts, max_length, batch_size, progress):
             s = acts[f"mlp_out.{i}"][m].double().pow(2).sum(0)
             sums[i] = s if sums[i] is None else sums[i] + s
         n += int(m.sum())
-    return [((s / max(n, 1)).sqrt() * a.mlp_out(i).weight.detach().double().cpu().norm(dim=0)).float() for i, s in enumerate(sums)]
+    return [((s / max(n, 1)).sqrt() * _oi(a, a.mlp_out(i).weight.detach()).double().cpu().norm(dim=0)).float() for i, s in enumerate(sums)]
 
 @CHANNEL_SCORERS.register("taylor", summary="first-order Taylor |Σ w·∂L/∂w| over the channel's gate/up rows and down column")
 def _ch_taylor(model, tok, texts, max_length, batch_size, progress):
     a = anatomy(model)
     _taylor_grads(model, tok, texts, max_length, batch_size, progress)
     out = []
-    for i in range(a.n_layers):
-        d = a.mlp_out(i).weight
-        s = (d.detach() * d.grad).sum(0)
-        for lin in a.mlp_in(i): s = s + (lin.weight.detach() * lin.weight.grad).sum(1)
+    for i, (h, kv, f) in enumerate(widths(model)):
+        s = _wg(a, a.mlp_out(i)).sum(0)
+        for lin in a.mlp_in(i): s = s + _by_channel(a, _wg(a, lin), f).sum(1)
         out.append(s.abs())
     model.zero_grad(set_to_none=True)
     return out
 
-def head_importance(model: nn.Module, # a Llama-family causal LM
+def head_importance(model: nn.Module, # a Hugging Face model of a registered family (taylor: a language model)
                 tok=None, # its tokenizer (not needed for "magnitude")
                 texts=None, # calibration texts, e.g. `data.corpus("mixed", "calibration", n=32)` (hybrid multi-domain)
                 scorer: str = "wanda", # "wanda", "taylor" or "magnitude"
@@ -364,13 +613,14 @@ def head_importance(model: nn.Module, # a Llama-family causal LM
                ):
     "How much each attention head matters to the LM (for pruning): a polars table [layer, head, kv_group, importance, criterion] (higher = keep)."
     import polars as pl
+    _check_prunable(model)
     fn = HEAD_SCORERS[check_choice(scorer, HEAD_SCORERS.names(), "scorer")]
     max_length, batch_size = check_number(max_length, "max_length", 1, None, integer=True), check_number(batch_size, "batch_size", 1, None, integer=True)
     per_layer = fn(model, tok, texts, max_length, batch_size, progress)
     rows = [(i, h, h // (len(s) // kv), float(v)) for i, (s, (_, kv, _)) in enumerate(zip(per_layer, widths(model))) for h, v in enumerate(s.tolist())]
     return pl.DataFrame(rows, schema=["layer", "head", "kv_group", "importance"], orient="row").with_columns(criterion=pl.lit(scorer))
 
-def channel_importance(model: nn.Module, # a Llama-family causal LM
+def channel_importance(model: nn.Module, # a Hugging Face model of a registered family with a dense MLP (taylor: a language model)
                    tok=None, # its tokenizer (not needed for "magnitude")
                    texts=None, # calibration texts (hybrid multi-domain by default in the helpers below)
                    scorer: str = "wanda", # "wanda", "taylor" or "magnitude"
@@ -380,7 +630,9 @@ def channel_importance(model: nn.Module, # a Llama-family causal LM
                   ):
     "How much each MLP channel matters to the LM (for pruning): a polars table [layer, channel, importance, criterion] (higher = keep)."
     import polars as pl
-    _check_llama(model)
+    a = _check_prunable(model)
+    check(a.family.experts is None, "model", "a model with a dense MLP (for a mixture of experts, choose channels for `slice_channels` "
+          "yourself, or remove whole experts with `prune_experts`)", said(f"{type(model).__name__} with {a.n_experts} experts per layer"))
     fn = CHANNEL_SCORERS[check_choice(scorer, CHANNEL_SCORERS.names(), "scorer")]
     max_length, batch_size = check_number(max_length, "max_length", 1, None, integer=True), check_number(batch_size, "batch_size", 1, None, integer=True)
     per_layer = fn(model, tok, texts, max_length, batch_size, progress)
@@ -411,7 +663,7 @@ def _importance_table(table, # what came
     check(ok, arg, "finite numbers in the 'importance' column", said(f"{v.dtype} values {v.head(5).to_list()}..."))
     return table
 
-def select_heads(model: nn.Module, # a Llama-family causal LM
+def select_heads(model: nn.Module, # a Hugging Face model of a registered family
                  scores, # from `head_importance` (columns layer, head, importance)
                  ratio: float | Mapping[int, float], # fraction of query heads to remove, in [0, 1): one number or {layer: ratio}
                  mode: str = "uniform", # "uniform": same count from every KV group; "group": whole KV groups
@@ -439,7 +691,7 @@ def select_heads(model: nn.Module, # a Llama-family causal LM
             out[i] = sorted(q for j in grp for q in range(j * g, (j + 1) * g))
     return {i: v for i, v in out.items() if v}
 
-def prune_channels(model: nn.Module, # a Llama-family causal LM
+def prune_channels(model: nn.Module, # a Hugging Face model of a registered family with a dense MLP
                    keep: float | Mapping[int, float], # fraction of MLP channels to keep, in (0, 1]: one number or {layer: fraction}
                    scorer: str = "wanda", # "wanda", "taylor" or "magnitude"
                    tok=None, # tokenizer (for data-driven scorers)
@@ -474,7 +726,7 @@ def prune_channels(model: nn.Module, # a Llama-family causal LM
             s = sc.filter(sc["layer"] == i)["importance"].to_list()
             keep_idx[i] = sorted(sorted(range(len(s)), key=lambda j: -s[j])[:n_t])
         if keep_idx: cur = slice_channels(cur, keep_idx)
-    return cur if cur is not model else _rebuild(model, dict(model.state_dict()), wid)
+    return cur if cur is not model else _rebuild(model, dict(model.state_dict()))
 
 # %% ../../nbs/43_pruning.structured.ipynb #d250952e
 def adaptive_sparsity(importance, # per-layer importance (higher = more important): a list, or a table with an `importance` column
@@ -549,7 +801,7 @@ def select_recovery_data(dense: nn.Module, # the model before pruning
     return pl.concat(parts)
 
 # %% ../../nbs/43_pruning.structured.ipynb #8ac2ebcc
-def adapt_prune(model: nn.Module, # a Llama-family causal LM (not changed)
+def adapt_prune(model: nn.Module, # a causal LM of a registered family with a dense MLP (not changed)
                 tok, # its tokenizer
                 target: float, # final mean MLP-channel sparsity, in [0, 0.99)
                 texts=None, # calibration texts; default: 24 mixed-domain calibration chunks
