@@ -16,9 +16,9 @@ from ..core import Registry, check, check_choice, check_number, check_tensor, de
 from ..models import Anatomy, anatomy
 
 # %% auto #0
-__all__ = ['SITE_KINDS', 'ABLATIONS', 'SiteKind', 'register_site', 'head_weight', 'head_outputs', 'site_kinds', 'Site',
-           'all_sites', 'resolve', 'active_hooks', 'Hooks', 'Captured', 'capture', 'encode_inputs', 'forward',
-           'activations', 'patch', 'ablate', 'steer', 'project_out', 'mask_tokens']
+__all__ = ['SITE_KINDS', 'ABLATIONS', 'SiteKind', 'register_site', 'param_of', 'head_weight', 'head_outputs', 'expert_output',
+           'site_kinds', 'Site', 'all_sites', 'resolve', 'active_hooks', 'Hooks', 'Captured', 'capture',
+           'encode_inputs', 'forward', 'activations', 'patch', 'ablate', 'steer', 'project_out', 'mask_tokens']
 
 # %% ../../nbs/21_probes.hooks.ipynb #5ab1f7b4
 @dataclass(frozen=True)
@@ -30,13 +30,19 @@ class SiteKind:
     get: Callable | None = None # (anatomy, site, args, kwargs, output) -> tensor; default: the first tensor on `side`
     set: Callable | None = None # (anatomy, site, args, kwargs, output, new) -> new output, or (args, kwargs) for inputs
     per_layer: bool = True # named `<kind>.<layer>` (else just `<kind>`)
-    per_head: bool = False # named `<kind>.<layer>.<head>`
+    per_head: bool = False # named `<kind>.<layer>.<unit>`: one site per head (or per `units`)
+    units: Callable[[Anatomy], int] | None = None # with per_head: how many units a layer has (default: its heads; experts for `expert`)
+    tokens_of: Callable[[Anatomy, int], nn.Module] | None = None # for a value computed on flattened tokens [tokens, ...]: the module whose input gives its [batch, seq]
     seq_dim: int = 1 # the position axis of the value
     writable: bool = True # whether patch / ablate / steer may change it
     eager: bool = False # needs eager attention (switched on for the duration)
     doc: str = "" # one line for `site_kinds()`
 
 SITE_KINDS = Registry("site kind")
+
+def _units(a: Anatomy, kind: SiteKind) -> int:
+    "How many sites of a per-head kind one layer has."
+    return kind.units(a) if kind.units else a.n_heads
 
 def register_site(kind: SiteKind, # the kind to add
                  ) -> SiteKind:
@@ -72,11 +78,26 @@ def _qkv_set(a, s, args, kwargs, out, new):
     return _out_set(a, s, args, kwargs, out, full)
 
 # %% ../../nbs/21_probes.hooks.ipynb #1295a2cf
+def param_of(module: nn.Module, # a module, possibly dispatched by accelerate (`load(..., device_map=...)`) with its weights offloaded
+             name: str = "weight", # the parameter's name inside `module`
+            ) -> torch.Tensor | None:
+    "A module's parameter as a real tensor: the parameter itself, or, when accelerate has offloaded it (on the meta device outside the module's forward), read from the offload map onto the module's execution device."
+    p = getattr(module, name)
+    if p is None or p.device.type != "meta": return p
+    hook = getattr(module, "_hf_hook", None)
+    for h in getattr(hook, "hooks", [hook]):   # a SequentialHook holds several
+        wm = getattr(h, "weights_map", None)
+        if wm is None: continue
+        try: return wm[name].to(h.execution_device)
+        except KeyError: pass
+    raise ValueError(f"module: {type(module).__name__}.{name} is on the meta device and no accelerate hook holds its offloaded value "
+                     f"(load the model with research_kit.models.load(..., device_map=...), or materialise its weights)")
+
 def head_weight(a: Anatomy, # the model's anatomy
                 layer: int, # which block
                ) -> torch.Tensor:
     "The output projection's weight split per head: [heads, d_head, d_model]."
-    w = a.o(layer).weight
+    w = param_of(a.o(layer))
     w = w if a.family.weight_layout == "in_out" else w.T  # -> [heads*d_head, d_model]
     return w.reshape(a.n_heads, a.d_head, -1)
 
@@ -114,6 +135,59 @@ def _pattern_get(a, s, args, kwargs, out):
                          f"(attn_implementation={a.model.config._attn_implementation!r}); load the model with attn='eager'")
     return w
 
+# %% ../../nbs/21_probes.hooks.ipynb #moe00002
+def expert_output(a: Anatomy, # the model's anatomy (a mixture-of-experts family)
+                  layer: int, # which block
+                  x: torch.Tensor, # the experts' input, flattened tokens [tokens, d_model]
+                  top_k_index: torch.Tensor, # the experts each token is routed to [tokens, k]
+                  top_k_weights: torch.Tensor, # their routing weights [tokens, k]
+                  expert: int, # which expert, an int in [0, experts)
+                 ) -> torch.Tensor:
+    "Expert `expert`'s weighted contribution to the MoE output: [tokens, d_model], zero where a token is not routed to it."
+    hit = top_k_index == expert   # [tokens, k]
+    rows = hit.any(-1).nonzero().squeeze(-1)
+    out = x.new_zeros(x.shape)
+    if rows.numel():
+        w = torch.where(hit[rows], top_k_weights[rows], torch.zeros_like(top_k_weights[rows]))
+        y = a.experts(layer).forward(x[rows], top_k_index[rows], w)   # the model's own code; .forward skips torch hooks, not accelerate's
+        out = out.index_copy(0, rows, y.to(out.dtype))
+    return out
+
+_TOKENS: "weakref.WeakKeyDictionary[nn.Module, list]" = weakref.WeakKeyDictionary()   # module -> [hook handle, users, [batch, seq] of its last input]
+
+def _track_tokens(module: nn.Module) -> Callable[[], None]:
+    "Record the [batch, seq] of `module`'s input on every call (shared by all users); returns the function that stops it."
+    rec = _TOKENS.get(module)
+    if rec is None:
+        rec = [None, 0, None]
+        def pre(mod, args, kwargs): rec[2] = tuple((args[0] if args else kwargs["hidden_states"]).shape[:-1])
+        rec[0] = module.register_forward_pre_hook(pre, with_kwargs=True)
+        _TOKENS[module] = rec
+    rec[1] += 1
+    def stop():
+        rec[1] -= 1
+        if rec[1] == 0: rec[0].remove(); _TOKENS.pop(module, None)
+    return stop
+
+def _tokens(a, s) -> tuple[int, ...]:
+    "The [batch, seq] of the flattened tokens a site's module is running on."
+    rec = _TOKENS.get(s.spec.tokens_of(a, s.layer))
+    if rec is None or rec[2] is None: raise RuntimeError(f"{s.name}: the [batch, seq] of its tokens was not recorded (use it inside capture/patch)")
+    return rec[2]
+
+def _routing(args, kwargs) -> list:
+    "The experts container's (hidden, top_k_index, top_k_weights), positional or by keyword."
+    names = ("hidden_states", "top_k_index", "top_k_weights")
+    return [*args[:3], *[kwargs[n] for n in names[len(args[:3]):]]]
+
+def _router_get(a, s, args, kwargs, out): return _first(out).reshape(*_tokens(a, s), -1)
+
+def _expert_get(a, s, args, kwargs, out): return expert_output(a, s.layer, *_routing(args, kwargs), s.head).reshape(*_tokens(a, s), -1)
+
+def _expert_set(a, s, args, kwargs, out, new):
+    y = _first(out)
+    return _out_set(a, s, args, kwargs, out, y + (new - _expert_get(a, s, args, kwargs, out)).reshape(y.shape).to(y.dtype))
+
 # %% ../../nbs/21_probes.hooks.ipynb #66d71c4f
 def _m(site: str): return lambda a, i: a.module(site if i is None else f"{site}.{i}")
 
@@ -126,6 +200,15 @@ for _k in "qkv":
 for _k, _doc in [("embed", "token embedding"), ("pos_embed", "learned position embedding"), ("final_norm", "final norm output"),
                  ("unembed", "the logits")]:
     register_site(SiteKind(_k, _m(_k), per_layer=False, doc=_doc))
+for _k, _doc in [("attn_post_norm", "norm on the attention's output before the residual add (sandwich norms: Gemma 2/3, OLMo 2)"),
+                 ("mlp_post_norm", "norm on the MLP's output before the residual add (sandwich norms)"),
+                 ("q_norm", "norm on the queries: [batch, seq, heads, d_head] per head (Qwen3, Gemma 3) or [batch, seq, heads*d_head] (OLMo 2)"),
+                 ("k_norm", "norm on the keys, likewise")]:
+    register_site(SiteKind(_k, _m(_k), doc=_doc))
+register_site(SiteKind("router", _m("router"), get=_router_get, writable=False, tokens_of=_m("mlp"),
+                       doc="router logits [batch, seq, experts] (mixture of experts; read-only: patch or ablate `expert` sites)"))
+register_site(SiteKind("expert", _m("experts"), get=_expert_get, set=_expert_set, per_head=True, units=lambda a: a.n_experts,
+                       tokens_of=_m("mlp"), doc="expert e's weighted contribution to the MLP output [batch, seq, d_model] (zero where not routed)"))
 register_site(SiteKind("block_in", lambda a, i: a.block(i), side="input", doc="residual stream entering block i"))
 register_site(SiteKind("z", _m("o"), side="input", doc="heads' concatenated outputs, input of the output projection"))
 register_site(SiteKind("mlp_hidden", _m("mlp_out"), side="input", doc="MLP hidden activations, input of the down projection [batch, seq, d_mlp]"))
@@ -138,13 +221,13 @@ register_site(SiteKind("attn_mask", _m("attn"), side="input", get=_mask_get, set
 def site_kinds():
     "Every site kind, as a polars DataFrame."
     import polars as pl
-    return pl.DataFrame([{"kind": n, "name": f"{n}.{{i}}.{{h}}" if (k := SITE_KINDS[n]).per_head else f"{n}.{{i}}" if k.per_layer else n,
+    return pl.DataFrame([{"kind": n, "name": f"{n}.{{i}}.{{{'e' if k.units else 'h'}}}" if (k := SITE_KINDS[n]).per_head else f"{n}.{{i}}" if k.per_layer else n,
                           "side": k.side, "writable": k.writable, "what": k.doc} for n in SITE_KINDS.names()])
 
 # %% ../../nbs/21_probes.hooks.ipynb #951c8cde
 @dataclass(frozen=True)
 class Site:
-    "One resolved site: its canonical name, kind, layer and head."
+    "One resolved site: its canonical name, kind, layer and head (or expert, for `expert.i.e`)."
     name: str
     kind: str
     layer: int | None = None
@@ -173,16 +256,17 @@ def all_sites(model: nn.Module, # a Hugging Face model of a registered family
     for k in ([check_choice(kind, SITE_KINDS.names(), "kind")] if kind else SITE_KINDS.names()):
         spec = SITE_KINDS[k]
         if not _has(a, k): continue
-        if spec.per_head: out += [f"{k}.{i}.{h}" for i in range(a.n_layers) for h in range(a.n_heads)]
+        if spec.per_head: out += [f"{k}.{i}.{h}" for i in range(a.n_layers) for h in range(_units(a, spec))]
         elif spec.per_layer: out += [f"{k}.{i}" for i in range(a.n_layers)]
         else: out.append(k)
     return out
 
 def _site_error(a: Anatomy, name: Any, arg: str = "site") -> ValueError:
-    kinds = ", ".join(k + (".{i}.{h}" if SITE_KINDS[k].per_head else ".{i}" if SITE_KINDS[k].per_layer else "")
+    kinds = ", ".join(k + ((".{i}.{e}" if SITE_KINDS[k].units else ".{i}.{h}") if SITE_KINDS[k].per_head else ".{i}" if SITE_KINDS[k].per_layer else "")
                       for k in SITE_KINDS.names() if _has(a, k))
-    return ValueError(f"{arg}: expected one of {kinds} with layer i in [0, {a.n_layers}) (negative counts from the end) "
-                      f"and head h in [0, {a.n_heads}), or a glob such as 'block.*' or 'head.3.*'; got {describe(name)}")
+    experts = f", expert e in [0, {a.n_experts})" if a.n_experts else ""
+    return ValueError(f"{arg}: expected one of {kinds} with layer i in [0, {a.n_layers}) (negative counts from the end), "
+                      f"head h in [0, {a.n_heads}){experts}, or a glob such as 'block.*' or 'head.3.*'; got {describe(name)}")
 
 def _parse(a: Anatomy, name: str, arg: str = "site") -> Site:
     "One exact site name -> Site (validated; errors name `arg`)."
@@ -194,9 +278,10 @@ def _parse(a: Anatomy, name: str, arg: str = "site") -> Site:
     if len(idx) != want or not all(re.fullmatch(r"-?\d+", x) for x in idx): raise _site_error(a, name, arg)
     ints = [int(x) for x in idx]
     if ints and not -a.n_layers <= ints[0] < a.n_layers: raise _site_error(a, name, arg)
-    if len(ints) == 2 and not -a.n_heads <= ints[1] < a.n_heads: raise _site_error(a, name, arg)
+    n_units = _units(a, spec) if spec.per_head else None
+    if len(ints) == 2 and not -n_units <= ints[1] < n_units: raise _site_error(a, name, arg)
     layer = ints[0] % a.n_layers if ints else None
-    head = ints[1] % a.n_heads if len(ints) == 2 else None
+    head = ints[1] % n_units if len(ints) == 2 else None
     return Site(".".join([kind, *map(str, [x for x in (layer, head) if x is not None])]), kind, layer, head)
 
 def resolve(model: nn.Module, # a Hugging Face model of a registered family
@@ -269,7 +354,7 @@ class Hooks:
     role = _WRITE
     def __init__(self, model: nn.Module, # a Hugging Face model of a registered family
                 ):
-        self.model, self.anatomy, self._joined, self._attn = model, anatomy(model), [], None
+        self.model, self.anatomy, self._joined, self._attn, self._untrack = model, anatomy(model), [], None, []
         self._work: list[tuple[Site, Callable]] = []  # fn(value) -> None (read) or a new value (write)
         self._stop: Site | None = None
 
@@ -287,6 +372,7 @@ class Hooks:
                 d = sides.get(s.spec.side) or sides.setdefault(s.spec.side, _Dispatch(mod, s.spec.side, self.anatomy))
                 d.add(self, s, fn, role)
                 if d not in self._joined: self._joined.append(d)
+                if s.spec.tokens_of is not None: self._untrack.append(_track_tokens(s.spec.tokens_of(self.anatomy, s.layer)))
         except BaseException:
             self._leave(); raise
         return self
@@ -294,6 +380,8 @@ class Hooks:
     def _leave(self):
         for d in self._joined: d.remove(self)
         self._joined.clear()
+        for stop in self._untrack: stop()
+        self._untrack.clear()
         if self._attn is not None: self.model.config._attn_implementation, self._attn = self._attn, None
 
     def __exit__(self, et, ev, tb):
@@ -448,7 +536,8 @@ def _at(fn: Callable, positions, dim: int) -> Callable:
 
 def _writable(sites: list[Site], arg: str = "sites") -> list[Site]:
     ro = [s.name for s in sites if not s.spec.writable]
-    check(not ro, arg, "sites that can be changed (attention patterns are read-only: use mask_tokens or mask_heads)", said(f"{ro}"))
+    check(not ro, arg, "sites that can be changed (read-only: attention patterns, use mask_tokens or mask_heads; router logits, "
+                       "patch or ablate the `expert` sites)", said(f"{ro}"))
     return sites
 
 def _broadcast(value: torch.Tensor, site: str) -> Callable:
