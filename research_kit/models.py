@@ -17,7 +17,7 @@ from .core import Registry, atomic_dir, batched, cache_dir, check, check_choice,
 # %% auto #0
 __all__ = ['EMBEDDED', 'OWN_CODE', 'TINY', 'FAMILIES', 'LLAMA', 'GEMMA2', 'OLMO2', 'PHI3', 'MOE', 'GPT_NEOX', 'OPT', 'GPT2',
            'BERT', 'MODERNBERT', 'gguf_to_folder', 'embedded', 'load', 'complete', 'tiny_tokenizer', 'tiny',
-           'save_model', 'Family', 'register_family', 'Anatomy', 'anatomy', 'encode']
+           'save_model', 'Family', 'register_family', 'Anatomy', 'anatomy', 'verify_anatomy', 'encode']
 
 # %% ../nbs/01_models.ipynb #c5ad3ce6
 EMBEDDED = Registry("embedded model")
@@ -533,6 +533,63 @@ def anatomy(model: nn.Module, # a Hugging Face model of a registered family
            ) -> Anatomy:
     "The canonical map of `model`'s parts (see `Anatomy`)."
     return Anatomy(model)
+
+
+# %% ../nbs/01_models.ipynb #va000002
+def _first_tensor(x): return x[0] if isinstance(x, (tuple, list)) else x
+
+@torch.no_grad()
+def verify_anatomy(model: nn.Module, # a Hugging Face model of a registered family (eager attention is not needed)
+                   tok, # its tokenizer
+                   text: str = "A short text to check the anatomy with.", # the input of the forward checks
+                   atol: float = 1e-4, # largest difference accepted (relative to the largest value where that is above 1), in (0, inf)
+                  ):
+    "Check a `Family` against the model's own computation: sizes, projection widths, block outputs = HF `hidden_states`, and each block = its input + the contributions the anatomy names. A table [check, ok, detail]."
+    import polars as pl
+    atol = check_number(atol, "atol", 0, lo_open=True)
+    check(isinstance(text, str) and text.strip() != "", "text", "a non-empty string", text)
+    a, cfg, rows = anatomy(model), model.config, []
+    def add(name, ok, detail): rows.append(dict(check=name, ok=bool(ok), detail=detail))
+    want = (getattr(cfg, "num_hidden_layers", a.n_layers), cfg.num_attention_heads, a.n_kv_heads, cfg.hidden_size)
+    add("sizes", (a.n_layers, a.n_heads, a.n_kv_heads, a.d_model) == want, f"layers, heads, KV heads, d_model = {(a.n_layers, a.n_heads, a.n_kv_heads, a.d_model)}")
+    w = a.q(0).weight if a.family.weight_layout == "out_in" else a.q(0).weight.T   # [out, in]
+    widths = {s: (w[a.qkv_slice(s)].shape[0] if a.family.fused_qkv else getattr(a, s)(0).weight.shape[0 if a.family.weight_layout == "out_in" else 1])
+              for s in "qkv"}
+    add("q/k/v widths", widths == {"q": a.n_heads * a.d_head, "k": a.n_kv_heads * a.d_head, "v": a.n_kv_heads * a.d_head},
+        f"{widths} for {a.n_heads} heads ({a.n_kv_heads} KV) of {a.d_head}")
+    missing = [s for s in a.sites() if not isinstance(a.module(s), nn.Module)]
+    add("every site resolves", not missing, f"{len(a.sites())} sites" + (f", missing {missing[:3]}" if missing else ""))
+    got: dict = {}
+    def keep(key):
+        return lambda mod, args, kwargs, out: got.__setitem__(key, _first_tensor(out))
+    hooks = []
+    for i in range(a.n_layers):
+        hooks.append(a.block(i).register_forward_pre_hook(lambda mod, args, kwargs, i=i: got.__setitem__(("in", i), args[0] if args else kwargs["hidden_states"]), with_kwargs=True))
+        hooks.append(a.block(i).register_forward_hook(keep(("out", i)), with_kwargs=True))
+        for part, post, plain in [("attn", "attn_post_norm", "attn_out"), ("mlp", "mlp_post_norm", "mlp")]:
+            site = f"{post}.{i}" if a.path(f"{post}.{i}") else f"{plain}.{i}"
+            hooks.append(a.module(site).register_forward_hook(keep((part, i)), with_kwargs=True))
+    try:
+        b = tok([text], return_tensors="pt").to(next(model.parameters()).device)
+        hs = model(**b, output_hidden_states=True).hidden_states
+    finally:
+        for h in hooks: h.remove()
+    errs = []
+    for i in range(a.n_layers):
+        out = got[("out", i)]
+        if i == a.n_layers - 1 and a.final_norm is not None and hs[-1].shape == out.shape and a.pre_norm: out = a.final_norm(out)
+        errs.append((out.float() - hs[i + 1].float()).abs().max().item())
+    add("block outputs = hidden_states", max(errs) <= atol, f"max |Δ| {max(errs):.1e} over {a.n_layers} blocks")
+    if a.pre_norm:
+        def gap(i):
+            x, parts = got[("in", i)], [got[("attn", i)], got[("mlp", i)]]
+            if any(p.numel() != x.numel() for p in parts): return float("inf")   # a contribution of the wrong width
+            out = got[("out", i)]
+            return (x + sum(p.reshape(x.shape) for p in parts) - out).abs().max().item() / max(1.0, out.abs().max().item())
+        res = max(gap(i) for i in range(a.n_layers))
+        add("block = input + attention + MLP", res <= atol,
+            f"max |Δ| {res:.1e} (relative to the largest residual value): contributions read at {'post-norms' if a.has('attn_post_norm') else 'attn_out and mlp'}" + (", in parallel" if a.parallel else ""))
+    return pl.DataFrame(rows)
 
 
 # %% ../nbs/01_models.ipynb #76f2a0b0
