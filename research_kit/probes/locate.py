@@ -21,9 +21,11 @@ __all__ = ['logit_lens', 'logit_lens_figure', 'layer_states', 'probe_layers', 'p
 
 # %% ../../nbs/22_probes.locate.ipynb #e917482e
 def _lm_head(model: nn.Module) -> tuple[Callable, Callable]:
+    "The final norm and the map from normed states to the logits the model outputs (unembedding, then any soft-capping)."
     a = anatomy(model)
     check(a.unembed is not None, "model", "a model with an LM head (a causal LM; a bare encoder has no unembedding)", said(type(model).__name__))
-    return (a.final_norm or (lambda x: x)), a.unembed
+    cap = a.logit_softcap   # Gemma 2: logits = cap·tanh(unembed / cap)
+    return (a.final_norm or (lambda x: x)), (a.unembed if not cap else lambda h: cap * torch.tanh(a.unembed(h) / cap))
 
 @torch.no_grad()
 def logit_lens(model: nn.Module, # a causal LM of a registered family
