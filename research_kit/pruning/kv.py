@@ -36,9 +36,14 @@ def _logits(query: torch.Tensor, key: torch.Tensor) -> torch.Tensor:
     return torch.matmul(query.reshape(b, kv, (H // kv) * q, d), key.transpose(2, 3)).view(b, H, q, key.shape[-2])
 
 def _exact(module, query, key, value, mask, scaling):
-    "Plain softmax attention (the eager computation, keys shared within each GQA group): [b, q, heads, d] and the weights."
+    """Plain softmax attention (keys shared within each GQA group): [b, q, heads, d] and the weights. Several queries
+    (a prefill) go through torch's fused SDPA, which never holds the T x T weights (returned as None then)."""
     b, H, q, _ = query.shape
     kv = key.shape[1]
+    if q > 1:
+        m = None if mask is None else mask[..., : key.shape[-2]]
+        out = torch.nn.functional.scaled_dot_product_attention(query, key, value, attn_mask=m, scale=scaling, enable_gqa=kv != H)
+        return out.transpose(1, 2).contiguous(), None
     w = _logits(query, key) * scaling
     if mask is not None: w = w + mask[..., : key.shape[-2]]
     w = torch.softmax(w, dim=-1, dtype=torch.float32).to(query.dtype)

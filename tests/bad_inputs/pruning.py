@@ -6,6 +6,7 @@ from research_kit.models import save_model
 from research_kit.pruning import (ChunkFT, KeyNorm, QuerySelector, adaptive_sparsity, fast_block_select, head_importance,
                                   head_knockout, keep_count, prune_channels, prune_heads, recover_lm, remove_blocks, save_chunks,
                                   select_heads, top_heads)
+from research_kit.pruning import SnapKV, StreamingLLM, FASA, bootstrap_ci, cache_bytes, greedy, needle_task
 
 from . import Case
 
@@ -57,6 +58,17 @@ CASES = [
     Case("pruning:head_knockout k larger than the table", lambda c: head_knockout(_m(c), _imp(c), 99, lambda m: 0.0, progress=False),
          ValueError, "k"),
     Case("pruning:KeyNorm budget 0", lambda c: KeyNorm(_m(c), budget=0), ValueError, "budget"),
+    Case("pruning:StreamingLLM on an encoder", lambda c: StreamingLLM(c.tiny("bert")[0], budget=8), ValueError, "model", ("causal LM",)),
+    Case("pruning:StreamingLLM sinks = budget", lambda c: StreamingLLM(_m(c), budget=4, sinks=4), ValueError, "sinks"),
+    Case("pruning:SnapKV even kernel", lambda c: SnapKV(_m(c), budget=8, kernel=4), ValueError, "kernel", ("odd",)),
+    Case("pruning:KeyNorm unknown head_budget", lambda c: KeyNorm(_m(c), budget=8, head_budget="per_layer"), ValueError, "head_budget"),
+    Case("pruning:KeyNorm alpha 1.5", lambda c: KeyNorm(_m(c), budget=8, head_budget="adaptive", alpha=1.5), ValueError, "alpha"),
+    Case("pruning:KeyNorm every 0", lambda c: KeyNorm(_m(c), budget=8, every=0), ValueError, "every"),
+    Case("pruning:FASA on learned positions", lambda c: FASA(c.tiny("gpt2")[0], 8, torch.zeros(2, 4, 2, dtype=torch.long)), ValueError, "model", ("rotary",)),
+    Case("pruning:cache_bytes of a list", lambda c: cache_bytes([torch.zeros(2)]), TypeError, "cache"),
+    Case("pruning:greedy press a string", lambda c: greedy(_m(c), c.tiny("llama")[1], "hi", press="snapkv"), TypeError, "press"),
+    Case("pruning:needle_task needles 0", lambda c: needle_task(c.tiny("llama")[1], n=1, context_tokens=64, needles=0), ValueError, "needles"),
+    Case("pruning:bootstrap_ci no scores", lambda c: bootstrap_ci([]), ValueError, "x"),
     Case("pruning:keep_count fraction NaN", lambda c: keep_count(NAN, 384), ValueError, "fraction"),
     Case("pruning:recover_lm lr NaN", lambda c: recover_lm(_m(c), c.tiny("llama")[1], TEXTS, lr=NAN, progress=False), ValueError, "lr"),
     Case("pruning:ChunkFT lr -1", lambda c: ChunkFT(_m(c), lr=-1.0), ValueError, "lr"),
