@@ -15,8 +15,9 @@ import torch
 
 # %% auto #0
 __all__ = ['MARKER', 'LEDGER', 'device', 'seed_all', 'describe', 'check', 'said', 'check_choice', 'check_tensor', 'interval',
-           'check_number', 'to_device', 'masked_mean', 'batched', 'written_by_research_kit', 'check_out', 'atomic_dir',
-           'cache_dir', 'check_file', 'atomic_file', 'Entry', 'Registry']
+           'check_number', 'to_device', 'masked_mean', 'batched', 'bootstrap_ci', 'paired_difference', 'over_seeds',
+           'resolvable', 'written_by_research_kit', 'check_out', 'atomic_dir', 'cache_dir', 'check_file', 'atomic_file',
+           'Entry', 'Registry']
 
 # %% ../nbs/00_core.ipynb #13ffe0b4
 def device(prefer: str | None = None, # "cuda", "cpu", "mps" or None to pick (env `RESEARCH_KIT_DEVICE` wins)
@@ -148,6 +149,74 @@ def batched(items: Sequence, # anything sliceable
     "Consecutive slices of `items` of at most `size`."
     check(isinstance(size, int) and size >= 1, "batch_size", "a positive int", size)
     for i in range(0, len(items), size): yield items[i:i + size]
+
+# %% ../nbs/00_core.ipynb #stat0002
+def _scores(x: Any, arg: str) -> torch.Tensor:
+    "Per-item scores as a float64 vector (a list, array, tensor or polars Series), checked: non-empty and finite."
+    try: t = torch.as_tensor(x.to_list() if hasattr(x, "to_list") else list(x) if not isinstance(x, torch.Tensor) else x, dtype=torch.float64).flatten()
+    except (TypeError, ValueError): raise TypeError(f"{arg}: expected per-item numbers (a list, array, tensor or Series), got {describe(x)}") from None
+    check(t.numel() > 0 and bool(torch.isfinite(t).all()), arg, "a non-empty list of finite numbers", x)
+    return t
+
+def _boot_args(n_boot, level, seed):
+    return (check_number(n_boot, "n_boot", 100, None, integer=True), check_number(level, "level", 0, 1, lo_open=True, hi_open=True),
+            check_number(seed, "seed", 0, None, integer=True))
+
+def bootstrap_ci(x, # per-item scores (e.g. 0/1 correct, per-text NLL): a list, array, tensor or polars Series
+                 n_boot: int = 2000, # resamples of the items, in [100, inf)
+                 level: float = 0.95, # interval coverage, in (0, 1)
+                 seed: int = 0, # resampling seed, in [0, inf)
+                ) -> tuple[float, float]:
+    "Percentile bootstrap interval of the mean of `x` over its items."
+    t = _scores(x, "x")
+    n_boot, level, seed = _boot_args(n_boot, level, seed)
+    g = torch.Generator().manual_seed(seed)
+    means = t[torch.randint(0, t.numel(), (n_boot, t.numel()), generator=g)].mean(1)
+    a = (1 - level) / 2
+    return float(means.quantile(a)), float(means.quantile(1 - a))
+
+def paired_difference(a, # per-item scores of method A
+                      b, # per-item scores of method B on the same items, in the same order
+                      n_boot: int = 2000, # resamples of the items, in [100, inf)
+                      level: float = 0.95, # interval coverage, in (0, 1)
+                      seed: int = 0, # resampling seed, in [0, inf)
+                     ) -> dict:
+    """A − B on the same items: the mean difference with its paired bootstrap interval, wins / losses / ties, a
+    two-sided sign test on the items that differ, and whether the difference is outside the noise (the interval
+    excludes 0)."""
+    ta, tb = _scores(a, "a"), _scores(b, "b")
+    check(ta.numel() == tb.numel(), "b", f"scores for the same {ta.numel()} items as a", said(f"{tb.numel()} scores"))
+    d = ta - tb
+    lo, hi = bootstrap_ci(d, n_boot, level, seed)
+    wins, losses = int((d > 0).sum()), int((d < 0).sum())
+    n = wins + losses
+    k = min(wins, losses)
+    p = min(1.0, 2 * sum(math.comb(n, i) for i in range(k + 1)) / 2 ** n) if n else 1.0
+    return dict(diff=float(d.mean()), lo=lo, hi=hi, n=int(d.numel()), wins=wins, losses=losses, ties=int(d.numel()) - n,
+                sign_p=p, resolved=bool(lo > 0 or hi < 0))
+
+def over_seeds(values, # one result per seed (e.g. final accuracy of each training run)
+               level: float = 0.95, # interval coverage, in (0, 1)
+              ) -> dict:
+    "Mean over seeds with a Student-t interval (needs two seeds or more): {mean, lo, hi, sd, n}."
+    t = _scores(values, "values")
+    level = check_number(level, "level", 0, 1, lo_open=True, hi_open=True)
+    check(t.numel() >= 2, "values", "results from at least 2 seeds", said(f"{t.numel()} result"))
+    from scipy.stats import t as student
+    m, sd, n = float(t.mean()), float(t.std(unbiased=True)), t.numel()
+    h = float(student.ppf(0.5 + level / 2, n - 1)) * sd / math.sqrt(n)
+    return dict(mean=m, lo=m - h, hi=m + h, sd=sd, n=n)
+
+def resolvable(n: int, # items in the evaluation, in [1, inf)
+               sd: float = 0.5, # per-item standard deviation of the difference (0.5: the worst case for 0/1 scores)
+               level: float = 0.95, # interval coverage, in (0, 1)
+              ) -> float:
+    "About the smallest mean difference an evaluation of `n` items can tell from zero: the half-width of a normal interval."
+    n = check_number(n, "n", 1, None, integer=True); sd = check_number(sd, "sd", 0, lo_open=True)
+    level = check_number(level, "level", 0, 1, lo_open=True, hi_open=True)
+    from statistics import NormalDist
+    return NormalDist().inv_cdf(0.5 + level / 2) * sd / math.sqrt(n)
+
 
 # %% ../nbs/00_core.ipynb #5099863d
 MARKER = ".research_kit.json"
