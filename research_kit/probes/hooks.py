@@ -180,6 +180,22 @@ def _routing(args, kwargs) -> list:
     names = ("hidden_states", "top_k_index", "top_k_weights")
     return [*args[:3], *[kwargs[n] for n in names[len(args[:3]):]]]
 
+def _seq_first(a, s, args, kwargs, out) -> bool:
+    "Whether a per-head q/k norm output is [batch, seq, heads, d_head] (Qwen3) rather than [batch, heads, seq, d_head] (Gemma 3)."
+    y = _first(out)
+    if y.ndim != 4: return True
+    seq = _tokens(a, s)[-1]
+    if (y.shape[1] == seq) != (y.shape[2] == seq): return y.shape[1] == seq
+    x = args[0] if args else kwargs["hidden_states"]   # as many heads as positions: the input's strides tell (a transposed view has seq outermost)
+    return x.stride(1) >= x.stride(2)
+
+def _qk_norm_get(a, s, args, kwargs, out):
+    y = _first(out)
+    return y if _seq_first(a, s, args, kwargs, out) else y.transpose(1, 2)
+
+def _qk_norm_set(a, s, args, kwargs, out, new):
+    return _out_set(a, s, args, kwargs, out, new if _seq_first(a, s, args, kwargs, out) else new.transpose(1, 2))
+
 def _router_get(a, s, args, kwargs, out): return _first(out).reshape(*_tokens(a, s), -1)
 
 def _expert_get(a, s, args, kwargs, out): return expert_output(a, s.layer, *_routing(args, kwargs), s.head).reshape(*_tokens(a, s), -1)
@@ -201,10 +217,11 @@ for _k, _doc in [("embed", "token embedding"), ("pos_embed", "learned position e
                  ("unembed", "the logits")]:
     register_site(SiteKind(_k, _m(_k), per_layer=False, doc=_doc))
 for _k, _doc in [("attn_post_norm", "norm on the attention's output before the residual add (sandwich norms: Gemma 2/3, OLMo 2)"),
-                 ("mlp_post_norm", "norm on the MLP's output before the residual add (sandwich norms)"),
-                 ("q_norm", "norm on the queries: [batch, seq, heads, d_head] per head (Qwen3, Gemma 3) or [batch, seq, heads*d_head] (OLMo 2)"),
-                 ("k_norm", "norm on the keys, likewise")]:
+                 ("mlp_post_norm", "norm on the MLP's output before the residual add (sandwich norms)")]:
     register_site(SiteKind(_k, _m(_k), doc=_doc))
+for _k, _doc in [("q_norm", "norm on the queries: [batch, seq, heads, d_head] per head (Qwen3, Gemma 3) or [batch, seq, heads*d_head] (OLMo 2)"),
+                 ("k_norm", "norm on the keys, likewise")]:
+    register_site(SiteKind(_k, _m(_k), get=_qk_norm_get, set=_qk_norm_set, tokens_of=_m("attn"), doc=_doc))
 register_site(SiteKind("router", _m("router"), get=_router_get, writable=False, tokens_of=_m("mlp"),
                        doc="router logits [batch, seq, experts] (mixture of experts; read-only: patch or ablate `expert` sites)"))
 register_site(SiteKind("expert", _m("experts"), get=_expert_get, set=_expert_set, per_head=True, units=lambda a: a.n_experts,
