@@ -204,7 +204,10 @@ def _layer_widths(a, shapes: Mapping[str, tuple]) -> list[tuple]:
         q_out = _io(a, w(f"q.{i}"))[1]
         kv = (_io(a, w(f"k.{i}"))[1] // d if not f.fused_qkv else h if f.qkv_layout == "heads" else (q_out // d - h) // 2)
         if f.experts:
-            gu, dn = (shapes[f"{a.path(f'experts.{i}')}.{n}"] for n in f.expert_params)
+            keys = [f"{a.path(f'experts.{i}')}.{n}" for n in f.expert_params]
+            check(all(k in shapes for k in keys), "model", "a mixture-of-experts model with experts in every layer (the anatomy "
+                  "describes no dense MLP beside them, e.g. Qwen3-MoE's mlp_only_layers)", said(f"layer {i} without {keys[0]}"))
+            gu, dn = (shapes[k] for k in keys)
             out.append((h, kv, dn[-1], gu[0]))
         else: out.append((h, kv, _io(a, w(f"mlp_out.{i}"))[0], None))
     return out
