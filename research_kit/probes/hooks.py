@@ -17,7 +17,7 @@ from ..models import Anatomy, anatomy
 
 # %% auto #0
 __all__ = ['SITE_KINDS', 'ABLATIONS', 'SiteKind', 'register_site', 'param_of', 'head_weight', 'head_outputs', 'expert_output',
-           'site_kinds', 'Site', 'all_sites', 'resolve', 'active_hooks', 'Hooks', 'Captured', 'capture',
+           'site_kinds', 'Site', 'all_sites', 'resolve', 'active_hooks', 'Hooks', 'Captured', 'capture', 'input_device',
            'encode_inputs', 'forward', 'activations', 'patch', 'ablate', 'steer', 'project_out', 'mask_tokens']
 
 # %% ../../nbs/21_probes.hooks.ipynb #5ab1f7b4
@@ -491,13 +491,22 @@ class capture(Hooks):
         return out
 
 # %% ../../nbs/21_probes.hooks.ipynb #1a58287f
+def input_device(model: nn.Module, # a model, on one device or dispatched by accelerate (`load(..., device_map=...)`)
+                ) -> torch.device:
+    "Where the model's inputs go: the embedding's execution device under accelerate (its weights may be offloaded), else the first real parameter's device."
+    emb = model.get_input_embeddings() if hasattr(model, "get_input_embeddings") else None
+    hook = getattr(emb, "_hf_hook", None)
+    dev = next((getattr(h, "execution_device", None) for h in getattr(hook, "hooks", [hook]) if getattr(h, "execution_device", None) is not None), None)
+    if dev is not None: return torch.device("cuda", dev) if isinstance(dev, int) else torch.device(dev)
+    return next((p.device for p in model.parameters() if p.device.type != "meta"), torch.device("cpu"))
+
 def encode_inputs(model: nn.Module, # the model the inputs are for
                   inputs, # a string, a list of strings (needs `tok`), a tokenizer output / dict, or input ids [batch, seq]
                   tok=None, # the tokenizer, for strings
                   arg: str = "inputs", # the caller's name for `inputs`, for error messages (e.g. "prompt")
                  ) -> dict:
     "Model inputs as a dict of tensors on the model's device, with position ids that respect left padding."
-    dev = next(model.parameters()).device
+    dev = input_device(model)
     check(not isinstance(inputs, (list, tuple)) or len(inputs) > 0, arg, "at least one text (or input ids)", inputs)
     if isinstance(inputs, str) or (isinstance(inputs, (list, tuple)) and all(isinstance(t, str) for t in inputs)):
         empty = [i for i, t in enumerate([inputs] if isinstance(inputs, str) else inputs) if t == ""]
