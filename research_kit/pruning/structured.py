@@ -270,11 +270,11 @@ def _plain_config(cls, base_cfg, w: tuple, shapes: dict, d_head: int):
     cand = copy.deepcopy(base_cfg)
     sets = {"num_attention_heads": h, "num_key_value_heads": kv, "head_dim": d_head}
     f_keys = ("moe_intermediate_size", "intermediate_size") if e is not None else ("intermediate_size", "ffn_dim", "n_inner")
-    f_key = next((k for k in f_keys if isinstance(getattr(base_cfg, k, None), int)), None)
+    f_key = next((k for k in f_keys if hasattr(base_cfg, k)), None)   # GPT-2's n_inner may be None (4 × d_model): set it
     if f_key: sets[f_key] = f
     if e is not None: sets.update({k: e for k in ("num_experts", "num_local_experts") if isinstance(getattr(base_cfg, k, None), int)})
     for k, v in sets.items():
-        if isinstance(getattr(base_cfg, k, None), int): setattr(cand, k, v)
+        if isinstance(getattr(base_cfg, k, None), int) or k == f_key: setattr(cand, k, v)
     try: m = _meta(cls, cand)
     except Exception: return None
     if _shapes(m) != shapes: return None
@@ -589,7 +589,9 @@ def _ch_wanda(model, tok, texts, max_length, batch_size, progress):
         acts = activations(model, b, "mlp_out.*", stop_after="auto")
         m = b["attention_mask"].bool().cpu()
         for i in range(a.n_layers):
-            s = acts[f"mlp_out.{i}"][m].double().pow(2).sum(0)
+            x = acts[f"mlp_out.{i}"]
+            x = x.view(*m.shape, -1) if x.dim() == 2 else x   # OPT runs its MLP on [batch·seq, d] rows
+            s = x[m].double().pow(2).sum(0)
             sums[i] = s if sums[i] is None else sums[i] + s
         n += int(m.sum())
     return [((s / max(n, 1)).sqrt() * _oi(a, a.mlp_out(i).weight.detach()).double().cpu().norm(dim=0)).float() for i, s in enumerate(sums)]
