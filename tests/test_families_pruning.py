@@ -55,7 +55,7 @@ def _reloads(model, tok, x, tmp_path, remote: bool, rk_load: bool = False):
 
 def _hooked(model, x, hooks) -> torch.Tensor:
     "The model's outputs with (module, kind, fn) hooks in place."
-    handles = [getattr(mod, f"register_forward_{kind}hook")(fn) for mod, kind, fn in hooks]
+    handles = [getattr(mod, f"register_forward_{kind}hook")(fn, with_kwargs=fn.__code__.co_argcount == 4) for mod, kind, fn in hooks]
     try: return _out(model, x)
     finally:
         for h in handles: h.remove()
@@ -83,6 +83,11 @@ def test_remove_blocks(fam, models, tmp_path):
     x = _inputs(tok)
     small = remove_blocks(m, [1])
     assert anatomy(small).n_layers == anatomy(m).n_layers - 1 and _n_params(small) < _n_params(m)
+    def skip(mod, args, kwargs, out):   # the reference: the dense model with block 1 passing its input through
+        h = args[0] if args else kwargs["hidden_states"]
+        return (h, *out[1:]) if isinstance(out, tuple) else h
+    ref = _hooked(m, x, [(anatomy(m).block(1), "", skip)])
+    assert torch.allclose(ref, _out(small, x), atol=ATOL) and not torch.allclose(ref, _out(m, x), atol=1e-3)
     _reloads(small, tok, x, tmp_path, remote=False)   # the stock class: nothing but transformers
 
 
@@ -169,3 +174,34 @@ def test_prune_experts(fam, models, tmp_path):
     assert torch.allclose(ref, _out(p, x), atol=ATOL) and not torch.allclose(_out(m, x), ref, atol=1e-3)   # and it did change something
     with pytest.raises(ValueError, match=f"top_k={a.top_k_experts}"): prune_experts(m, {0: list(range(a.n_experts - a.top_k_experts + 1))})
     _reloads(p, tok, x, tmp_path, remote=True)
+
+
+# one family per layout the anatomy describes: the saved folders load in a process that never imports research_kit
+LAYOUTS = ["llama", "gemma2", "olmo2", "phi3", "qwen3_moe", "gpt_neox", "opt", "gpt2", "bert", "modernbert"]
+
+
+def test_saved_folders_need_only_transformers(models, tmp_path):
+    import json, os, subprocess, sys
+    want = {}
+    for fam in LAYOUTS:
+        m, tok = models(fam)
+        x = _inputs(tok)
+        p = prune_heads(slice_channels(m, {1: list(range(widths(m)[1][2] // 2))}), {0: _head_plan(m)[0]})
+        assert type(p).__name__.startswith("RKPruned")
+        save_model(p, tok, tmp_path / fam, what="pruned model")
+        torch.save(x["input_ids"], tmp_path / f"{fam}.ids")
+        want[fam] = _out(p, {"input_ids": x["input_ids"]})
+    code = f"""
+import json, sys, torch
+from transformers import AutoConfig, AutoModel, AutoModelForCausalLM
+for fam in {LAYOUTS!r}:
+    folder = {str(tmp_path)!r} + "/" + fam
+    auto = AutoModelForCausalLM if "AutoModelForCausalLM" in AutoConfig.from_pretrained(folder).auto_map else AutoModel
+    m = auto.from_pretrained(folder, trust_remote_code=True).eval()
+    with torch.no_grad(): o = m(input_ids=torch.load(folder + ".ids"))
+    torch.save(o.logits if getattr(o, "logits", None) is not None else o.last_hidden_state, folder + ".out")
+assert not any(k.startswith("research_kit") for k in sys.modules)
+"""
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    assert r.returncode == 0, r.stderr[-3000:]
+    for fam in LAYOUTS: assert torch.allclose(torch.load(tmp_path / f"{fam}.out"), want[fam], atol=ATOL), fam
