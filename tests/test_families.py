@@ -44,6 +44,25 @@ def test_capture_equals_hf(family):
 
 
 @pytest.mark.parametrize("family", FAMILIES)
+def test_every_site(family):
+    "Every site the model has is captured as [batch, seq, ...] (patterns and masks [batch, heads|1, seq, seq]), finite; a pre-norm block adds its sub-layers to the residual stream."
+    m, t = model(family)
+    a = anatomy(m)
+    from research_kit.probes import SITE_KINDS
+    ids = t(TEXTS, return_tensors="pt", padding=True)["input_ids"]
+    sites = all_sites(m)
+    acts = activations(m, TEXTS, sites, tok=t, stop_after=None)
+    assert set(acts) == set(sites)
+    for name, v in acts.items():
+        d = SITE_KINDS[name.split(".")[0]].seq_dim
+        batch = (1, ids.shape[0]) if name == "pos_embed" else (ids.shape[0],)   # BERT's position embeddings are shared by the batch
+        assert v.shape[0] in batch and v.shape[d] == ids.shape[1] and torch.isfinite(v).all(), (name, v.shape)
+    if a.pre_norm and not a.has("attn_post_norm"):   # block = block_in + attn_out + mlp (parallel or sequential)
+        for i in range(a.n_layers):
+            torch.testing.assert_close(acts[f"block_in.{i}"] + acts[f"attn_out.{i}"] + acts[f"mlp.{i}"], acts[f"block.{i}"], atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("family", FAMILIES)
 def test_heads_sum_to_attn_out(family):
     "The heads of a layer plus the output projection's bias sum to the attention output."
     m, t = model(family)

@@ -196,6 +196,17 @@ def _qk_norm_get(a, s, args, kwargs, out):
 def _qk_norm_set(a, s, args, kwargs, out, new):
     return _out_set(a, s, args, kwargs, out, new if _seq_first(a, s, args, kwargs, out) else new.transpose(1, 2))
 
+def _as_seq(a, s, v: torch.Tensor) -> torch.Tensor:
+    "A value a module saw on flattened tokens [tokens, d] (OPT's MLP) given back its [batch, seq, d]; other values as they are."
+    if v.ndim != 2: return v
+    shape = _tokens(a, s)
+    return v.reshape(*shape, v.shape[-1]) if len(shape) == 2 and shape[0] * shape[1] == v.shape[0] else v
+
+def _flat_out_get(a, s, args, kwargs, out): return _as_seq(a, s, _first(out))
+def _flat_out_set(a, s, args, kwargs, out, new): return _out_set(a, s, args, kwargs, out, new.reshape(_first(out).shape))
+def _flat_in_get(a, s, args, kwargs, out=None): return _as_seq(a, s, _in_get(a, s, args, kwargs))
+def _flat_in_set(a, s, args, kwargs, out, new): return _in_set(a, s, args, kwargs, out, new.reshape(_in_get(a, s, args, kwargs).shape))
+
 def _router_get(a, s, args, kwargs, out): return _first(out).reshape(*_tokens(a, s), -1)
 
 def _expert_get(a, s, args, kwargs, out): return expert_output(a, s.layer, *_routing(args, kwargs), s.head).reshape(*_tokens(a, s), -1)
@@ -210,7 +221,8 @@ def _m(site: str): return lambda a, i: a.module(site if i is None else f"{site}.
 for _k, _doc in [("block", "raw residual output of block i"), ("attn_out", "attention's contribution (output projection)"),
                  ("mlp", "MLP's contribution"), ("attn_norm", "norm before (pre-norm) or after (post-norm) attention"),
                  ("mlp_norm", "norm before or after the MLP")]:
-    register_site(SiteKind(_k, _m(_k), doc=_doc))
+    flat = dict(get=_flat_out_get, set=_flat_out_set, tokens_of=lambda a, i: a.block(i)) if _k.startswith("mlp") else {}   # OPT: flattened tokens
+    register_site(SiteKind(_k, _m(_k), doc=_doc, **flat))
 for _k in "qkv":
     register_site(SiteKind(_k, _m(_k), get=_qkv_get, set=_qkv_set, doc=f"{_k} projection output (fused ones sliced) [batch, seq, heads*d_head]"))
 for _k, _doc in [("embed", "token embedding"), ("pos_embed", "learned position embedding"), ("final_norm", "final norm output"),
@@ -228,7 +240,7 @@ register_site(SiteKind("expert", _m("experts"), get=_expert_get, set=_expert_set
                        tokens_of=_m("mlp"), doc="expert e's weighted contribution to the MLP output [batch, seq, d_model] (zero where not routed)"))
 register_site(SiteKind("block_in", lambda a, i: a.block(i), side="input", doc="residual stream entering block i"))
 register_site(SiteKind("z", _m("o"), side="input", doc="heads' concatenated outputs, input of the output projection"))
-register_site(SiteKind("mlp_hidden", _m("mlp_out"), side="input", doc="MLP hidden activations, input of the down projection [batch, seq, d_mlp]"))
+register_site(SiteKind("mlp_hidden", _m("mlp_out"), side="input", get=_flat_in_get, set=_flat_in_set, tokens_of=lambda a, i: a.block(i), doc="MLP hidden activations, input of the down projection [batch, seq, d_mlp]"))
 register_site(SiteKind("head", _m("o"), get=_head_get, set=_head_set, per_head=True, doc="one head's contribution to the residual stream"))
 register_site(SiteKind("attn_pattern", _m("attn"), get=_pattern_get, seq_dim=2, writable=False, eager=True,
                        doc="attention probabilities [batch, heads, q, k] (eager attention)"))
