@@ -281,6 +281,20 @@ def _plain_config(cls, base_cfg, w: tuple, shapes: dict, d_head: int):
     a = anatomy(m)
     return cand if all(not _attrs_for(a, m, i, w) for i in range(a.n_layers)) else None
 
+def _filled(model: nn.Module, cls: type, cfg, state: dict):
+    "cls(cfg) holding `state`, and load_state_dict's (missing, unexpected): built on the meta device and filled (no random initialisation) when `model`'s buffers cover the new one's, else built and loaded as usual."
+    new, old = _meta(cls, cfg), dict(model.named_buffers())
+    plain_meta = any(isinstance(v, torch.Tensor) and v.is_meta for m in new.modules() for v in vars(m).values())   # a tensor kept outside the buffers
+    if plain_meta or any(k not in old or old[k].shape != b.shape for k, b in new.named_buffers()):
+        p = next(model.parameters())
+        with torch.device(p.device): new = cls(cfg).to(p.dtype)
+        return new, new.load_state_dict(state, strict=False)
+    for name, b in list(new.named_buffers()):
+        path, _, short = name.rpartition(".")
+        (new.get_submodule(path) if path else new)._buffers[short] = old[name].clone()
+    keys = new.load_state_dict({k: v.clone() for k, v in state.items()}, strict=False, assign=True)   # the clones: nothing shared with `model`
+    return new, keys
+
 def _rebuild(model: nn.Module, state: dict) -> nn.Module:
     "A fresh model holding `state` (weights of any per-layer widths): the model's own class when its config can say the widths, else research_kit's subclass of it that records them."
     cls = _base_class(model)
@@ -309,13 +323,12 @@ def _rebuild(model: nn.Module, state: dict) -> nn.Module:
             cfg.rk_layer_attrs = [_attrs_for(a, ref, i, w) for i, w in enumerate(wid)]
             new_cls = _load_modeling().pruned_class(cls.__name__)
     cfg._attn_implementation = model.config._attn_implementation
-    p = next(model.parameters())
-    with torch.device(p.device): new = new_cls(cfg).to(p.dtype)
-    missing, unexpected = new.load_state_dict(state, strict=False)
+    new, (missing, unexpected) = _filled(model, new_cls, cfg, state)
     un = anatomy(new).path("unembed")
     check(not unexpected and all(un and k.startswith(un + ".") for k in missing), "model", "weights that fit the rebuilt model",
           said(f"missing {missing[:3]}, unexpected {unexpected[:3]}"))
-    if missing: new.tie_weights()
+    new.tie_weights()   # tied embeddings share one tensor again (the state held two copies)
+    check(not any(t.is_meta for t in new.parameters()), "model", "weights that fill the rebuilt model", said("some left unset"))
     if getattr(model, "generation_config", None) is not None: new.generation_config = copy.deepcopy(model.generation_config)
     return new.eval() if not model.training else new
 
