@@ -15,10 +15,26 @@ TEXTS = ["The cat sat on the mat.", "Hello there"]
 CORRUPT = ["The dog sat on the rug.", "Hello where"]   # same length in bytes: same number of tokens
 
 
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    "Tiny models are all per-op overhead: one intra-op thread is faster, and twice as fast on a shared machine (restored after)."
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 @lru_cache(maxsize=None)
 def model(family: str):
     "One tiny model per family, shared by the checks (none of them changes its weights)."
     return tiny(family)
+
+
+@lru_cache(maxsize=None)
+def captured(family: str):
+    "Every site of the family's tiny model on TEXTS, captured once and shared by the checks (read only)."
+    m, t = model(family)
+    return activations(m, TEXTS, all_sites(m), tok=t, stop_after=None)
 
 
 def output(m, inputs, t):
@@ -33,8 +49,7 @@ def test_capture_equals_hf(family):
     m, t = model(family)
     a = anatomy(m)
     with torch.no_grad(): ref = forward(m, TEXTS, t, output_hidden_states=True, output_attentions=True)
-    sites = ["block_in.0", "block.*", "attn_pattern.*", *(["final_norm"] if a.final_norm is not None else [])]
-    acts = activations(m, TEXTS, sites, tok=t, stop_after=None)
+    acts = captured(family)
     assert len(ref.hidden_states) == a.n_layers + 1 and len(ref.attentions) == a.n_layers
     for i in range(a.n_layers):
         last = i == a.n_layers - 1 and a.final_norm is not None
@@ -51,7 +66,7 @@ def test_every_site(family):
     from research_kit.probes import SITE_KINDS
     ids = t(TEXTS, return_tensors="pt", padding=True)["input_ids"]
     sites = all_sites(m)
-    acts = activations(m, TEXTS, sites, tok=t, stop_after=None)
+    acts = captured(family)
     assert set(acts) == set(sites)
     for name, v in acts.items():
         d = SITE_KINDS[name.split(".")[0]].seq_dim
@@ -67,7 +82,7 @@ def test_heads_sum_to_attn_out(family):
     "The heads of a layer plus the output projection's bias sum to the attention output."
     m, t = model(family)
     a = anatomy(m)
-    acts = activations(m, TEXTS, ["head.*.*", "attn_out.*"], tok=t, stop_after=None)
+    acts = captured(family)
     for i in range(a.n_layers):
         bias = getattr(a.o(i), "bias", None)
         heads = sum(acts[f"head.{i}.{h}"] for h in range(a.n_heads)) + (bias if bias is not None else 0)
@@ -84,17 +99,17 @@ def test_new_parts(family):
     assert ("attn_post_norm" in kinds) == a.has("attn_post_norm") and ("router" in kinds) == a.has("router")
     assert ("q_norm" in kinds) == a.has("q_norm") and ("expert" in kinds) == (a.n_experts is not None)
     if a.has("attn_post_norm"):
-        acts = activations(m, TEXTS, ["block_in.1", "attn_post_norm.1", "mlp_post_norm.1", "block.1"], tok=t)
+        acts = captured(family)
         torch.testing.assert_close(acts["block_in.1"] + acts["attn_post_norm.1"] + acts["mlp_post_norm.1"], acts["block.1"])
     if a.n_experts:
-        acts = activations(m, TEXTS, ["router.*", "expert.*.*", "mlp.*"], tok=t)
+        acts = captured(family)
         b, s = t(TEXTS, return_tensors="pt", padding=True)["input_ids"].shape
         for i in range(a.n_layers):
             assert acts[f"router.{i}"].shape == (b, s, a.n_experts)
             torch.testing.assert_close(sum(acts[f"expert.{i}.{e}"] for e in range(a.n_experts)), acts[f"mlp.{i}"])
     if a.has("q_norm"):   # [batch, seq, ...] whichever way the model lays out its heads; patching with a changed value changes the output
         ids = t(TEXTS, return_tensors="pt", padding=True)["input_ids"]
-        acts = activations(m, TEXTS, ["q_norm.0", "k_norm.0"], tok=t)
+        acts = captured(family)
         assert acts["q_norm.0"].shape[:2] == acts["k_norm.0"].shape[:2] == ids.shape
         base = output(m, TEXTS, t)
         with patch(m, {"q_norm.0": acts["q_norm.0"]}): torch.testing.assert_close(output(m, TEXTS, t), base)
@@ -105,7 +120,7 @@ def test_new_parts(family):
 def _patch_sites(a) -> list[str]:
     "Sites that cut the whole residual stream (block) or each sub-layer and head of one middle layer."
     i = a.n_layers // 2
-    return [f"block.{i}", f"attn_out.{i}", f"mlp.{i}", f"head.{i}.1", f"q.{i}", f"k.{i}", f"v.{i}", f"z.{i}", f"block_in.{i}",
+    return [f"block.{i}", f"head.{i}.1", f"mlp.{i}", f"v.{i}",   # v: a slice (or GPT-NeoX's per-head index) of a fused projection
             *([f"expert.{i}.1"] if a.n_experts else []), *([f"attn_post_norm.{i}"] if a.has("attn_post_norm") else [])]
 
 
@@ -116,7 +131,7 @@ def test_patch_restores_clean(family):
     a = anatomy(m)
     assert t(TEXTS, return_tensors="pt", padding=True)["input_ids"].shape == t(CORRUPT, return_tensors="pt", padding=True)["input_ids"].shape
     sites = _patch_sites(a)
-    clean_acts = activations(m, TEXTS, sites, tok=t, stop_after=None)
+    clean_acts = captured(family)
     corrupt_acts = activations(m, CORRUPT, sites, tok=t, stop_after=None)
     clean, corrupt = output(m, TEXTS, t), output(m, CORRUPT, t)
     assert not torch.allclose(clean, corrupt)
@@ -233,3 +248,25 @@ def test_kv_press_decodes(family):
     assert len(texts) == 2 and len(times) == 3
     same, _ = greedy(m, t, prompts, max_new_tokens=4, press=PRESSES["snapkv"](m, budget=256, window=4))
     assert same == base
+
+
+# ---- a model bigger than its memory ----
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_offloaded_equals(family, tmp_path):
+    "The model saved and reloaded with every block offloaded to disk (accelerate) gives the same captures at every site, and the same patched and steered output."
+    from research_kit.models import load
+    m, t = model(family)
+    d, dt = load(save_model(m, t, tmp_path / "m"), device_map="auto", max_memory={"cpu": "20KB"})
+    assert set(d.hf_device_map.values()) == {"disk"} and anatomy(d).o(1).weight.device.type == "meta"
+    sites = all_sites(m)
+    want = captured(family)
+    got = activations(d, TEXTS, sites, tok=dt, stop_after=None)
+    for k in want: torch.testing.assert_close(got[k], want[k], atol=1e-5, rtol=1e-5)
+    changed = [s for s in sites if s.startswith(("head.1.", "expert.1.", "q_norm.1", "mlp_hidden.1"))][:4]
+    v = torch.randn(anatomy(m).d_model, generator=torch.Generator().manual_seed(0))
+    outs = []
+    for mm, tt in [(m, t), (d, dt)]:
+        with patch(mm, {s: 2 * want[s] for s in changed}), steer(mm, "block.0", v): outs.append(output(mm, TEXTS, tt))
+    torch.testing.assert_close(outs[1], outs[0], atol=1e-5, rtol=1e-5)
+    assert not torch.allclose(outs[0], output(m, TEXTS, t), atol=1e-4)
