@@ -217,3 +217,18 @@ assert not any(k.startswith("research_kit") for k in sys.modules)
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
     assert r.returncode == 0, r.stderr[-3000:]
     for fam in LAYOUTS: assert torch.allclose(torch.load(tmp_path / f"{fam}.out"), want[fam], atol=ATOL), fam
+
+
+def test_offloaded_model(models, tmp_path):
+    "A model whose weights accelerate offloaded to disk: data-free importances read the offloaded weights (equal to the plain model's); "
+    "what needs the weights in memory (Taylor's gradients, building the smaller model) says so."
+    from research_kit.pruning import channel_importance, head_importance
+    m, tok = models("llama")
+    save_model(m, tok, tmp_path / "m")
+    d, _ = load(tmp_path / "m", device_map="auto", max_memory={"cpu": "60KB"}, offload_folder=str(tmp_path / "offload"))
+    assert any(p.is_meta for p in d.parameters())   # really offloaded
+    for fn in (head_importance, channel_importance):
+        got, want = (fn(x, scorer="magnitude", progress=False)["importance"].to_torch() for x in (d, m))
+        assert torch.allclose(got, want)
+    with pytest.raises(ValueError, match="in memory"): head_importance(d, tok, ["a b c"], scorer="taylor", progress=False)
+    with pytest.raises(ValueError, match="in memory"): prune_heads(d, {0: [0, 1]})

@@ -13,6 +13,7 @@ from torch import nn
 from ..core import Registry, batched, check, check_choice, check_number, describe, said
 from ..models import LLAMA, anatomy, register_family
 from ..probes import SITE_KINDS, SiteKind, activations, encode_inputs, register_site
+from ..probes.hooks import param_of
 from .evaluate import as_texts
 
 # %% auto #0
@@ -349,7 +350,10 @@ def _edit(model: nn.Module, spec, arg: str):
     "What every slicing step starts from: anatomy, current widths (heads, kv heads, channels, experts), the validated {layer: ...} spec, a state dict to edit."
     a = _check_prunable(model)
     wid = _layer_widths(a, _shapes(model))
-    return a, wid, _layer_map(spec, a.n_layers, arg), dict(model.state_dict())
+    state = dict(model.state_dict())
+    check(not any(t.is_meta for t in state.values()), "model", "a model whose weights are in memory (the smaller model is built from "
+          "them); load it without offloading (no device_map / max_memory), prune, then dispatch the result", said("weights offloaded by accelerate"))
+    return a, wid, _layer_map(spec, a.n_layers, arg), state
 
 def _take(a, mod: nn.Module, out_idx=None, in_idx=None) -> dict:
     "The weight (and bias) of a projection keeping output features `out_idx` and input features `in_idx` (None: all), in the family's layout."
@@ -524,9 +528,13 @@ def _oi(a, w: torch.Tensor) -> torch.Tensor:
     "A projection's weight (or weight-shaped tensor) as [out, in] (GPT-2's Conv1D stores [in, out])."
     return w.T if a.family.weight_layout == "in_out" else w
 
+def _w(mod: nn.Module) -> torch.Tensor:
+    "A projection's weight as a real tensor, also when accelerate has offloaded it (`probes.hooks.param_of`)."
+    return param_of(mod).detach()
+
 def _o_per_head(a, i: int, h: int) -> torch.Tensor:
     "The output projection of layer i split per head: [heads, d_head, d_model]."
-    return _oi(a, a.o(i).weight.detach()).T.reshape(h, a.d_head, -1)
+    return _oi(a, _w(a.o(i))).T.reshape(h, a.d_head, -1)
 
 def _q_rows(a, i: int, h: int, kv: int) -> torch.Tensor:
     "The query rows (in head order) of layer i's q projection, which may be fused with k and v."
@@ -543,6 +551,8 @@ def _wg(a, mod: nn.Module) -> torch.Tensor:
 def _taylor_grads(model, tok, texts, max_length, batch_size, progress) -> None:
     "Accumulate the mean LM-loss gradient over calibration batches into `.grad`."
     check(anatomy(model).unembed is not None, "model", "a language model (the taylor scorer needs the next-token loss)", said(type(model).__name__))
+    check(not any(p.is_meta for p in model.parameters()), "model", "a model whose weights are in memory (the taylor scorer needs their "
+          "gradients; offloaded weights get none): score with 'wanda' or 'magnitude'", said("weights offloaded by accelerate"))
     model.zero_grad(set_to_none=True)
     batches = list(_batches(model, tok, texts, max_length, batch_size, progress, "taylor"))
     with torch.enable_grad():
@@ -554,7 +564,7 @@ def _taylor_grads(model, tok, texts, max_length, batch_size, progress) -> None:
 def _heads_magnitude(model, tok, texts, max_length, batch_size, progress):
     a, out = anatomy(model), []
     for i, (h, kv, f) in enumerate(widths(model)):
-        q = _oi(a, a.q(i).weight.detach())[_q_rows(a, i, h, kv)].reshape(h, -1); o = _o_per_head(a, i, h).reshape(h, -1)
+        q = _oi(a, _w(a.q(i)))[_q_rows(a, i, h, kv)].reshape(h, -1); o = _o_per_head(a, i, h).reshape(h, -1)
         out.append((q.pow(2).sum(1) + o.pow(2).sum(1)).sqrt())
     return out
 
@@ -588,8 +598,8 @@ def _heads_taylor(model, tok, texts, max_length, batch_size, progress):
 def _ch_magnitude(model, tok, texts, max_length, batch_size, progress):
     a, out = anatomy(model), []
     for i, (h, kv, f) in enumerate(widths(model)):
-        s = _oi(a, a.mlp_out(i).weight.detach()).pow(2).sum(0)
-        for lin in a.mlp_in(i): s = s + _by_channel(a, _oi(a, lin.weight.detach()), f).pow(2).sum(1)
+        s = _oi(a, _w(a.mlp_out(i))).pow(2).sum(0)
+        for lin in a.mlp_in(i): s = s + _by_channel(a, _oi(a, _w(lin)), f).pow(2).sum(1).to(s.device)
         out.append(s.sqrt())
     return out
 
@@ -607,7 +617,7 @@ def _ch_wanda(model, tok, texts, max_length, batch_size, progress):
             s = x[m].double().pow(2).sum(0)
             sums[i] = s if sums[i] is None else sums[i] + s
         n += int(m.sum())
-    return [((s / max(n, 1)).sqrt() * _oi(a, a.mlp_out(i).weight.detach()).double().cpu().norm(dim=0)).float() for i, s in enumerate(sums)]
+    return [((s / max(n, 1)).sqrt() * _oi(a, _w(a.mlp_out(i))).double().cpu().norm(dim=0)).float() for i, s in enumerate(sums)]
 
 @CHANNEL_SCORERS.register("taylor", summary="first-order Taylor |Σ w·∂L/∂w| over the channel's gate/up rows and down column")
 def _ch_taylor(model, tok, texts, max_length, batch_size, progress):
