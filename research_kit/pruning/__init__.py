@@ -17,6 +17,6 @@ globals().update({n: getattr(structured, n) for n in structured.__all__ if n not
 __all__ = [*evaluate.__all__, *blocks.__all__, *structured.__all__, *kv.__all__, *dims.__all__, *recovery.__all__]
 
 def __getattr__(name: str):
-    "`PrunedLlamaConfig` and `PrunedLlamaForCausalLM` from `pruning.structured`, built on first access."
-    if name in structured._LAZY: return getattr(structured, name)
+    "The pruned-model classes of `pruning.structured` (`RKPruned<transformers class>`, and the older Llama-only pair), built on first access."
+    if name in structured._LAZY or name.startswith("RKPruned"): return getattr(structured, name)
     raise AttributeError(f"module 'research_kit.pruning' has no attribute {name!r}")
