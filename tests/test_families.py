@@ -158,6 +158,25 @@ def test_steer(family):
         torch.testing.assert_close(got["mlp.0"], ref["mlp.0"] + 4.0 * v, atol=1e-5, rtol=1e-5)
 
 
+@pytest.mark.parametrize("family", FAMILIES)
+def test_locate_and_steering_verbs(family):
+    "probes.locate and probes.steering on the family: a patching sweep recovers the clean metric at the last block, attribution patching scores every head, uniform head masking gives uniform attention, contrast vectors have d_model entries."
+    from research_kit.probes.locate import attribution_patching, patching_sweep
+    from research_kit.probes.steering import contrast_vectors, mask_heads
+    m, t = model(family)
+    a = anatomy(m)
+    metric = lambda o: o[:, -1, 1].float().sum()   # one coordinate: a sum over a LayerNorm output is constant
+    sweep = patching_sweep(m, TEXTS, CORRUPT, metric, tok=t, kinds=("block",), per_position=False)
+    assert sweep.height == a.n_layers and abs(sweep["recovered"][-1] - 1) < 1e-4
+    attr = attribution_patching(m, TEXTS, CORRUPT, metric, tok=t, kinds=("head",), per_position=False)
+    assert attr.height == a.n_layers * a.n_heads and attr["effect"].abs().max() > 0
+    with torch.no_grad(), mask_heads(m, [(1, 2)], "uniform"), capture(m, "attn_pattern.1") as got: forward(m, TEXTS[:1], t)
+    p = got["attn_pattern.1"][0, 2]
+    torch.testing.assert_close(p, (p > 0).float() / (p > 0).sum(-1, keepdim=True))
+    v = contrast_vectors(m, t, ["good day", "nice one"], ["bad day!", "vile one"], "block.0")["block.0"]
+    assert v.shape == (a.d_model,) and v.norm() > 0
+
+
 # ---- the three widgets ----
 
 @pytest.mark.parametrize("family", FAMILIES)
