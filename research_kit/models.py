@@ -498,12 +498,26 @@ class Anatomy:
     @property
     def final_norm(self) -> nn.Module | None: "The final norm (None for post-norm encoders)." ; p = self.path("final_norm"); return None if p is None else self.model.get_submodule(p)
 
+    def widths(self, i: int, # block
+              ) -> dict:
+        "Block `i`'s own widths, read from its weights (a pruned model's layers differ): {heads, kv_heads, d_mlp}."
+        f, d = self.family, self.d_head
+        dim = lambda w, axis: w.shape[axis if f.weight_layout == "out_in" else 1 - axis]   # axis 0: out, 1: in (nn.Linear layout)
+        heads = dim(self.o(i).weight, 1) // d
+        if not f.fused_qkv: kv = dim(self.k(i).weight, 0) // d
+        elif f.qkv_layout == "heads": kv = heads
+        else: kv = (dim(self.q(i).weight, 0) - heads * d) // (2 * d)
+        d_mlp = self.expert_weights(i)[1].shape[-1] if f.experts else dim(self.mlp_out(i).weight, 1)
+        return dict(heads=heads, kv_heads=kv, d_mlp=d_mlp)
+
     def qkv_slice(self, which: str, # "q", "k" or "v"
+                  layer: int | None = None, # read this block's own head counts (a pruned model's layers differ); None: the config's
                  ) -> slice | torch.Tensor:
         "The output features of `which` inside the (possibly fused) projection, in head order: a slice, or an index tensor for per-head interleaving (GPT-NeoX)."
         check_choice(which, "qkv", "which")
         if not self.family.fused_qkv: return slice(None)
-        d, H, KV = self.d_head, self.n_heads, self.n_kv_heads
+        w = self.widths(layer) if layer is not None else dict(heads=self.n_heads, kv_heads=self.n_kv_heads)
+        d, H, KV = self.d_head, w["heads"], w["kv_heads"]
         if self.family.qkv_layout == "heads":   # [h0: q k v | h1: q k v | ...]
             j = "qkv".index(which)
             return (torch.arange(H)[:, None] * 3 * d + j * d + torch.arange(d)).flatten()
@@ -511,10 +525,12 @@ class Anatomy:
         return {"q": slice(0, qd), "k": slice(qd, qd + kd), "v": slice(qd + kd, qd + 2 * kd)}[which]
 
     def mlp_in_rows(self, channels: torch.Tensor, # MLP channels [n] (indices into d_mlp)
+                    layer: int | None = None, # read this block's own MLP width (a pruned model's layers differ); None: the config's
                    ) -> torch.Tensor:
         "The rows of the up projection(s) that feed `channels` (both halves of a fused [gate | up] projection)."
         channels = torch.as_tensor(channels)
-        return torch.cat([channels, channels + self.d_mlp]) if self.family.fused_mlp_in else channels
+        width = self.widths(layer)["d_mlp"] if layer is not None else self.d_mlp
+        return torch.cat([channels, channels + width]) if self.family.fused_mlp_in else channels
 
     def table(self):
         "Every site with its module path and class, as a polars DataFrame."
