@@ -289,3 +289,10 @@ def test_offloaded_equals(family, tmp_path):
         with patch(mm, {s: 2 * want[s] for s in changed}), steer(mm, "block.0", v): outs.append(output(mm, TEXTS, tt))
     torch.testing.assert_close(outs[1], outs[0], atol=1e-5, rtol=1e-5)
     assert not torch.allclose(outs[0], output(m, TEXTS, t), atol=1e-4)
+    from research_kit.probes.locate import attribution_patching, logit_lens   # gradients flow through the dispatch hooks
+    metric = lambda o: o[:, -1, 1].float().sum()
+    attr = [attribution_patching(mm, TEXTS, CORRUPT, metric, tok=tt, kinds=("head",), per_position=False)["effect"].to_torch() for mm, tt in [(m, t), (d, dt)]]
+    torch.testing.assert_close(attr[1], attr[0], atol=1e-5, rtol=1e-4)
+    if anatomy(m).unembed is not None:
+        lens = [logit_lens(mm, tt, "abcab")["target_prob"].to_torch() for mm, tt in [(m, t), (d, dt)]]
+        torch.testing.assert_close(lens[1], lens[0], atol=1e-6, rtol=1e-5)
