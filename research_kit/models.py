@@ -16,8 +16,9 @@ from .core import Registry, atomic_dir, batched, cache_dir, check, check_choice,
 
 # %% auto #0
 __all__ = ['EMBEDDED', 'OWN_CODE', 'TINY', 'FAMILIES', 'LLAMA', 'GEMMA2', 'OLMO2', 'PHI3', 'MOE', 'GPT_NEOX', 'OPT', 'GPT2',
-           'BERT', 'MODERNBERT', 'gguf_to_folder', 'embedded', 'load', 'complete', 'tiny_tokenizer', 'tiny',
-           'save_model', 'Family', 'register_family', 'Anatomy', 'anatomy', 'verify_anatomy', 'encode']
+           'BERT', 'MODERNBERT', 'gguf_to_folder', 'embedded', 'load', 'param_of', 'input_device', 'complete',
+           'tiny_tokenizer', 'tiny', 'save_model', 'Family', 'register_family', 'Anatomy', 'anatomy', 'verify_anatomy',
+           'encode']
 
 # %% ../nbs/01_models.ipynb #c5ad3ce6
 EMBEDDED = Registry("embedded model")
@@ -157,6 +158,32 @@ def load(name_or_path: str | Path, # an embedded name ("smollm2-135m", "minilm-l
     if device_map is None: model = model.to(default_device() if device is None else torch.device(device))
     return model.eval(), tok
 
+# %% ../nbs/01_models.ipynb #disp0001
+def param_of(module: nn.Module, # a module, possibly dispatched by accelerate (`load(..., device_map=...)`) with its weights offloaded
+             name: str = "weight", # the parameter's name inside `module`
+            ) -> torch.Tensor | None:
+    "A module's parameter as a real tensor: the parameter itself, or, when accelerate has offloaded it (on the meta device outside the module's forward), read from the offload map onto the module's execution device."
+    p = getattr(module, name)
+    if p is None or p.device.type != "meta": return p
+    hook = getattr(module, "_hf_hook", None)
+    for h in getattr(hook, "hooks", [hook]):   # a SequentialHook holds several
+        wm = getattr(h, "weights_map", None)
+        if wm is None: continue
+        try: return wm[name].to(h.execution_device)
+        except KeyError: pass
+    raise ValueError(f"module: {type(module).__name__}.{name} is on the meta device and no accelerate hook holds its offloaded value "
+                     f"(load the model with research_kit.models.load(..., device_map=...), or materialise its weights)")
+
+def input_device(model: nn.Module, # a model, on one device or dispatched by accelerate (`load(..., device_map=...)`)
+                ) -> torch.device:
+    "Where the model's inputs go: the embedding's execution device under accelerate (its weights may be offloaded), else the first real parameter's device."
+    emb = model.get_input_embeddings() if hasattr(model, "get_input_embeddings") else None
+    hook = getattr(emb, "_hf_hook", None)
+    dev = next((getattr(h, "execution_device", None) for h in getattr(hook, "hooks", [hook]) if getattr(h, "execution_device", None) is not None), None)
+    if dev is not None: return torch.device("cuda", dev) if isinstance(dev, int) else torch.device(dev)
+    return next((p.device for p in model.parameters() if p.device.type != "meta"), torch.device("cpu"))
+
+
 # %% ../nbs/01_models.ipynb #c3cec778
 @torch.no_grad()
 def complete(model: nn.Module, # a causal LM
@@ -170,7 +197,7 @@ def complete(model: nn.Module, # a causal LM
     check_number(max_new_tokens, "max_new_tokens", 1, integer=True)
     stops = [stop] if isinstance(stop, str) else list(stop or [])
     check(all(isinstance(s, str) and s != "" for s in stops), "stop", "None, a non-empty string or a list of them", stop)
-    ids = tok(prompt, return_tensors="pt").to(next(model.parameters()).device)
+    ids = tok(prompt, return_tensors="pt").to(input_device(model))
     n = ids["input_ids"].shape[1]
     out = model.generate(**ids, max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=tok.pad_token_id,
                          **({"stop_strings": stops, "tokenizer": tok} if stops else {}))  # generation halts there
@@ -586,7 +613,7 @@ def verify_anatomy(model: nn.Module, # a Hugging Face model of a registered fami
             site = f"{post}.{i}" if a.path(f"{post}.{i}") else f"{plain}.{i}"
             hooks.append(a.module(site).register_forward_hook(keep((part, i)), with_kwargs=True))
     try:
-        b = tok([text], return_tensors="pt").to(next(model.parameters()).device)
+        b = tok([text], return_tensors="pt").to(input_device(model))
         hs = model(**b, output_hidden_states=True).hidden_states
     finally:
         for h in hooks: h.remove()
@@ -638,7 +665,7 @@ def encode(model: nn.Module, # a Hugging Face encoder or decoder
     check(not empty, "texts", "texts with at least one non-space character", said(f"empty or blank texts at positions {empty[:5]}"))
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # similar lengths share a batch: less padding
     chunks = list(batched(order, batch_size))
-    dev, base = next(model.parameters()).device, model.base_model
+    dev, base = input_device(model), model.base_model
     out = []
     for chunk in tqdm(chunks, desc="encode", disable=not (len(chunks) > 8 if progress is None else progress)):
         b = tok([texts[i] for i in chunk], return_tensors="pt", padding=True, truncation=True, max_length=max_length).to(dev)

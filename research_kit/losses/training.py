@@ -15,7 +15,7 @@ from torch import Tensor, nn
 
 from ..core import atomic_dir, check, check_choice, check_number, check_out, check_tensor, describe, said, seed_all
 from .geometry import embedding_loss, takes
-from ..models import _pool, encode
+from ..models import _pool, encode, input_device
 
 
 # %% auto #0
@@ -47,7 +47,7 @@ class Embedder:
                 ) -> dict[str, Tensor]:
         "Token ids and attention mask of one chunk, padded to its longest text, on the model's device: each [n, seq]."
         check(len(texts) > 0 and all(isinstance(t, str) for t in texts), "texts", "a non-empty list of strings", texts)
-        dev = next(self.model.parameters()).device
+        dev = input_device(self.model)
         return dict(self.tok(list(texts), return_tensors="pt", padding=True, truncation=True, max_length=self.max_length).to(dev))
 
     def forward(self, batch: dict[str, Tensor], # a tokenized chunk (from `tokenize`)
@@ -63,7 +63,7 @@ class Embedder:
         "Wrap the encoder in `DistributedDataParallel` when a process group of 2+ processes is up (no-op otherwise); returns self."
         from torch.nn.parallel import DistributedDataParallel as DDP
         if dist_info()[1] > 1 and not isinstance(self.net, DDP):
-            dev = next(self.model.parameters()).device
+            dev = input_device(self.model)
             # buffers are constants here: synced once at wrapping, not in every forward (processes run different numbers of
             # chunks, and a collective in a forward would then wait forever); a pooler or LM head the pooled output does not
             # use gets no gradient (find_unused_parameters)

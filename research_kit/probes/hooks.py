@@ -13,12 +13,13 @@ import torch
 from torch import nn
 
 from ..core import Registry, check, check_choice, check_number, check_tensor, describe, said
-from ..models import Anatomy, anatomy
+from ..models import Anatomy, anatomy, input_device, param_of
+_all_ = ["param_of", "input_device"]   # defined in models (dispatch is a property of a loaded model), exported here too: the same functions
 
 # %% auto #0
-__all__ = ['SITE_KINDS', 'ABLATIONS', 'SiteKind', 'register_site', 'param_of', 'head_weight', 'head_outputs', 'expert_output',
-           'site_kinds', 'Site', 'all_sites', 'resolve', 'active_hooks', 'Hooks', 'Captured', 'capture', 'input_device',
-           'encode_inputs', 'forward', 'activations', 'patch', 'ablate', 'steer', 'project_out', 'mask_tokens']
+__all__ = ['SITE_KINDS', 'ABLATIONS', 'SiteKind', 'register_site', 'head_weight', 'head_outputs', 'expert_output', 'site_kinds',
+           'Site', 'all_sites', 'resolve', 'active_hooks', 'Hooks', 'Captured', 'capture', 'encode_inputs', 'forward',
+           'activations', 'patch', 'ablate', 'steer', 'project_out', 'mask_tokens', 'param_of', 'input_device']
 
 # %% ../../nbs/21_probes.hooks.ipynb #5ab1f7b4
 @dataclass(frozen=True)
@@ -78,21 +79,6 @@ def _qkv_set(a, s, args, kwargs, out, new):
     return _out_set(a, s, args, kwargs, out, full)
 
 # %% ../../nbs/21_probes.hooks.ipynb #1295a2cf
-def param_of(module: nn.Module, # a module, possibly dispatched by accelerate (`load(..., device_map=...)`) with its weights offloaded
-             name: str = "weight", # the parameter's name inside `module`
-            ) -> torch.Tensor | None:
-    "A module's parameter as a real tensor: the parameter itself, or, when accelerate has offloaded it (on the meta device outside the module's forward), read from the offload map onto the module's execution device."
-    p = getattr(module, name)
-    if p is None or p.device.type != "meta": return p
-    hook = getattr(module, "_hf_hook", None)
-    for h in getattr(hook, "hooks", [hook]):   # a SequentialHook holds several
-        wm = getattr(h, "weights_map", None)
-        if wm is None: continue
-        try: return wm[name].to(h.execution_device)
-        except KeyError: pass
-    raise ValueError(f"module: {type(module).__name__}.{name} is on the meta device and no accelerate hook holds its offloaded value "
-                     f"(load the model with research_kit.models.load(..., device_map=...), or materialise its weights)")
-
 def head_weight(a: Anatomy, # the model's anatomy
                 layer: int, # which block
                ) -> torch.Tensor:
@@ -503,15 +489,6 @@ class capture(Hooks):
         return out
 
 # %% ../../nbs/21_probes.hooks.ipynb #1a58287f
-def input_device(model: nn.Module, # a model, on one device or dispatched by accelerate (`load(..., device_map=...)`)
-                ) -> torch.device:
-    "Where the model's inputs go: the embedding's execution device under accelerate (its weights may be offloaded), else the first real parameter's device."
-    emb = model.get_input_embeddings() if hasattr(model, "get_input_embeddings") else None
-    hook = getattr(emb, "_hf_hook", None)
-    dev = next((getattr(h, "execution_device", None) for h in getattr(hook, "hooks", [hook]) if getattr(h, "execution_device", None) is not None), None)
-    if dev is not None: return torch.device("cuda", dev) if isinstance(dev, int) else torch.device(dev)
-    return next((p.device for p in model.parameters() if p.device.type != "meta"), torch.device("cpu"))
-
 def encode_inputs(model: nn.Module, # the model the inputs are for
                   inputs, # a string, a list of strings (needs `tok`), a tokenizer output / dict, or input ids [batch, seq]
                   tok=None, # the tokenizer, for strings
