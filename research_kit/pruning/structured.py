@@ -459,11 +459,6 @@ def prune_heads(model: nn.Module, # a Hugging Face model of a registered family 
     return new
 
 
-# %% ../../nbs/43_pruning.structured.ipynb #55e1df81
-if "mlp_out" not in SITE_KINDS:
-    register_site(SiteKind("mlp_out", lambda a, i: a.mlp_out(i), side="input",
-                           doc="MLP hidden activations: the input of the down projection [batch, seq, d_mlp]"))
-
 # %% ../../nbs/43_pruning.structured.ipynb #cc4bed1c
 def slice_channels(model: nn.Module, # a Hugging Face model of a registered family
                    keep: Mapping[int, Sequence[int]], # layer -> MLP channels to KEEP (indices in that layer as it is now; for experts, the same in every expert)
@@ -609,11 +604,10 @@ def _ch_wanda(model, tok, texts, max_length, batch_size, progress):
     a = anatomy(model)
     sums, n = [None] * a.n_layers, 0
     for b in _batches(model, tok, texts, max_length, batch_size, progress, "channel scores"):
-        acts = activations(model, b, "mlp_out.*", stop_after="auto")
+        acts = activations(model, b, "mlp_hidden.*", stop_after="auto")
         m = b["attention_mask"].bool().cpu()
         for i in range(a.n_layers):
-            x = acts[f"mlp_out.{i}"]
-            x = x.view(*m.shape, -1) if x.dim() == 2 else x   # OPT runs its MLP on [batch·seq, d] rows
+            x = acts[f"mlp_hidden.{i}"]   # [batch, seq, d_mlp] on every family (OPT's flattened MLP rows given back their shape)
             s = x[m].double().pow(2).sum(0)
             sums[i] = s if sums[i] is None else sums[i] + s
         n += int(m.sum())
