@@ -127,6 +127,15 @@ def test_prune_heads(fam, models, tmp_path):
                 hooks.append((a.module(site), "", _kept_rms((torch.tensor(kept)[:, None] * d + torch.arange(d)).flatten())))
     assert torch.allclose(_hooked(m, x, hooks), _out(p, x), atol=ATOL)
     _reloads(p, tok, x, tmp_path, remote=True, rk_load=True)
+    # probes on the pruned model see each layer's own heads, and they still sum to the attention output
+    from research_kit.probes import activations, all_sites
+    ap = anatomy(p)
+    acts = activations(p, x, sites=[f"head.{i}.*" for i in plan] + [f"attn_out.{i}" for i in plan], stop_after=None)
+    for i in plan:
+        n = ap.widths(i)["heads"]
+        assert n == widths(m)[i][0] - len(plan[i]) and len([s for s in all_sites(p, "head") if s.startswith(f"head.{i}.")]) == n
+        bias = ap.o(i).bias if ap.o(i).bias is not None else 0
+        assert torch.allclose(sum(acts[f"head.{i}.{h}"] for h in range(n)) + bias, acts[f"attn_out.{i}"], atol=ATOL)
 
 
 @pytest.mark.parametrize("fam", FAMILIES)

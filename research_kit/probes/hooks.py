@@ -41,9 +41,10 @@ class SiteKind:
 
 SITE_KINDS = Registry("site kind")
 
-def _units(a: Anatomy, kind: SiteKind) -> int:
-    "How many sites of a per-head kind one layer has."
-    return kind.units(a) if kind.units else a.n_heads
+def _units(a: Anatomy, kind: SiteKind, layer: int | None = None) -> int:
+    "How many sites of a per-head kind one layer has (heads: that layer's own count, which pruning may have lowered)."
+    if kind.units: return kind.units(a)
+    return a.widths(layer)["heads"] if layer is not None else a.n_heads
 
 def register_site(kind: SiteKind, # the kind to add
                  ) -> SiteKind:
@@ -85,7 +86,7 @@ def head_weight(a: Anatomy, # the model's anatomy
     "The output projection's weight split per head: [heads, d_head, d_model]."
     w = param_of(a.o(layer))
     w = w if a.family.weight_layout == "in_out" else w.T  # -> [heads*d_head, d_model]
-    return w.reshape(a.n_heads, a.d_head, -1)
+    return w.reshape(a.widths(layer)["heads"], a.d_head, -1)
 
 def head_outputs(a: Anatomy, # the model's anatomy
                  layer: int, # which block
@@ -94,7 +95,7 @@ def head_outputs(a: Anatomy, # the model's anatomy
                 ) -> torch.Tensor:
     "Each head's contribution to the residual stream: [batch, seq, heads, d_model]."
     w = head_weight(a, layer)
-    zh = z.unflatten(-1, (a.n_heads, a.d_head))
+    zh = z.unflatten(-1, (w.shape[0], a.d_head))
     if heads is not None: idx = torch.as_tensor(list(heads), device=z.device); zh, w = zh.index_select(-2, idx), w.index_select(0, idx)
     return torch.einsum("bshd,hdm->bshm", zh, w.to(zh.dtype))
 
@@ -271,7 +272,7 @@ def all_sites(model: nn.Module, # a Hugging Face model of a registered family
     for k in ([check_choice(kind, SITE_KINDS.names(), "kind")] if kind else SITE_KINDS.names()):
         spec = SITE_KINDS[k]
         if not _has(a, k): continue
-        if spec.per_head: out += [f"{k}.{i}.{h}" for i in range(a.n_layers) for h in range(_units(a, spec))]
+        if spec.per_head: out += [f"{k}.{i}.{h}" for i in range(a.n_layers) for h in range(_units(a, spec, i))]
         elif spec.per_layer: out += [f"{k}.{i}" for i in range(a.n_layers)]
         else: out.append(k)
     return out
@@ -293,7 +294,7 @@ def _parse(a: Anatomy, name: str, arg: str = "site") -> Site:
     if len(idx) != want or not all(re.fullmatch(r"-?\d+", x) for x in idx): raise _site_error(a, name, arg)
     ints = [int(x) for x in idx]
     if ints and not -a.n_layers <= ints[0] < a.n_layers: raise _site_error(a, name, arg)
-    n_units = _units(a, spec) if spec.per_head else None
+    n_units = _units(a, spec, ints[0] % a.n_layers) if spec.per_head else None
     if len(ints) == 2 and not -n_units <= ints[1] < n_units: raise _site_error(a, name, arg)
     layer = ints[0] % a.n_layers if ints else None
     head = ints[1] % n_units if len(ints) == 2 else None
