@@ -15,13 +15,7 @@ TEXTS = ["The cat sat on the mat.", "Hello there"]
 CORRUPT = ["The dog sat on the rug.", "Hello where"]   # same length in bytes: same number of tokens
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    "Tiny models are all per-op overhead: one intra-op thread is faster, and twice as fast on a shared machine (restored after)."
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")   # tests/conftest.py
 
 
 @lru_cache(maxsize=None)

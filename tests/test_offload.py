@@ -18,13 +18,7 @@ SITES = ["block_in.0", "block.*", "head.0.*", "head.20.*", "attn_out.20", "attn_
 PATCHED = ["head.25.2", "block.12", "mlp.28"]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    "One intra-op thread: on a shared 2-core machine two threads per op thrash (this file 36 s -> 12 s); restored after."
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")   # tests/conftest.py
 
 
 @pytest.fixture(scope="module")
