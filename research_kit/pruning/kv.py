@@ -11,7 +11,7 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from ..core import Registry, batched, check, check_choice, check_number, describe, said
+from ..core import Registry, batched, bootstrap_ci, check, check_choice, check_number, describe, said
 from ..models import anatomy
 from ..probes import activations, encode_inputs
 from .evaluate import as_texts
@@ -19,8 +19,7 @@ from .evaluate import as_texts
 # %% auto #0
 __all__ = ['ATTN_NAME', 'PRESSES', 'group_probs', 'Press', 'cache_bytes', 'EvictPress', 'StreamingLLM', 'KeyNorm', 'SnapKV',
            'SnapKVMax', 'TopKPrefill', 'record_queries', 'SelectPress', 'ExactTopK', 'rope_chunks', 'fasa_calibrate',
-           'dominant_chunks', 'FASA', 'fasa', 'save_chunks', 'load_chunks', 'greedy', 'needle_task', 'bootstrap_ci',
-           'needle_eval']
+           'dominant_chunks', 'FASA', 'fasa', 'save_chunks', 'load_chunks', 'greedy', 'needle_task', 'needle_eval']
 
 # %% ../../nbs/44_pruning.kv.ipynb #abe2fef6
 ATTN_NAME = "rk_budget"
@@ -640,20 +639,6 @@ def needle_task(tok, # the tokenizer (lengths are counted in its tokens)
         prompt = text + q
         rows.append(dict(prompt=prompt, answer=" ".join(nums), depth=depths[0] if needles == 1 else depths, tokens=len(tok(prompt)["input_ids"])))
     return pl.DataFrame(rows)
-
-def bootstrap_ci(x, # per-item scores (e.g. 0/1 correct)
-                 n_boot: int = 2000, # resamples, in [100, inf)
-                 level: float = 0.95, # interval coverage, in (0, 1)
-                 seed: int = 0, # resampling seed
-                ) -> tuple[float, float]:
-    "Percentile bootstrap interval of the mean of `x`."
-    x = torch.as_tensor(list(x), dtype=torch.float64)
-    check(x.numel() > 0, "x", "a non-empty list of scores", x)
-    n_boot, level = check_number(n_boot, "n_boot", 100, None, integer=True), check_number(level, "level", 0, 1, lo_open=True, hi_open=True)
-    g = torch.Generator().manual_seed(seed)
-    means = x[torch.randint(0, x.numel(), (n_boot, x.numel()), generator=g)].mean(1)
-    a = (1 - level) / 2
-    return float(means.quantile(a)), float(means.quantile(1 - a))
 
 def needle_eval(model: nn.Module, # a causal LM the presses accept
                 tok, # its tokenizer

@@ -6,7 +6,8 @@ from research_kit.models import save_model
 from research_kit.pruning import (ChunkFT, KeyNorm, QuerySelector, adaptive_sparsity, fast_block_select, head_importance,
                                   head_knockout, keep_count, prune_channels, prune_heads, recover_lm, remove_blocks, save_chunks,
                                   select_heads, top_heads)
-from research_kit.pruning import SnapKV, StreamingLLM, FASA, bootstrap_ci, cache_bytes, greedy, needle_task
+from research_kit.core import bootstrap_ci
+from research_kit.pruning import SnapKV, StreamingLLM, FASA, cache_bytes, greedy, needle_task
 
 from . import Case
 
@@ -68,7 +69,7 @@ CASES = [
     Case("pruning:cache_bytes of a list", lambda c: cache_bytes([torch.zeros(2)]), TypeError, "cache"),
     Case("pruning:greedy press a string", lambda c: greedy(_m(c), c.tiny("llama")[1], "hi", press="snapkv"), TypeError, "press"),
     Case("pruning:needle_task needles 0", lambda c: needle_task(c.tiny("llama")[1], n=1, context_tokens=64, needles=0), ValueError, "needles"),
-    Case("pruning:bootstrap_ci no scores", lambda c: bootstrap_ci([]), ValueError, "x"),
+    Case("core:bootstrap_ci no scores", lambda c: bootstrap_ci([]), ValueError, "x"),
     Case("pruning:keep_count fraction NaN", lambda c: keep_count(NAN, 384), ValueError, "fraction"),
     Case("pruning:recover_lm lr NaN", lambda c: recover_lm(_m(c), c.tiny("llama")[1], TEXTS, lr=NAN, progress=False), ValueError, "lr"),
     Case("pruning:ChunkFT lr -1", lambda c: ChunkFT(_m(c), lr=-1.0), ValueError, "lr"),
