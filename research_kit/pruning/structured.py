@@ -125,6 +125,8 @@ class PrunedLlamaConfig(LlamaConfig):
 
 def _resize_llama(model, config):
     "Give every decoder layer the widths in config.layer_heads / layer_kv_heads / layer_intermediate (the Llama-only format)."
+    # this source is saved beside the weights and runs with transformers alone (no research_kit, so no anatomy), and the
+    # legacy format it reads is Llama-only by definition: it names LlamaForCausalLM's modules directly
     d, hd = config.hidden_size, config.head_dim
     ab, mb = config.attention_bias, config.mlp_bias
     for layer, h, kv, f in zip(model.model.layers, config.layer_heads, config.layer_kv_heads, config.layer_intermediate):
