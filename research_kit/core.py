@@ -16,8 +16,8 @@ import torch
 # %% auto #0
 __all__ = ['MARKER', 'LEDGER', 'device', 'seed_all', 'describe', 'check', 'said', 'check_choice', 'check_tensor', 'interval',
            'check_number', 'to_device', 'masked_mean', 'batched', 'bootstrap_ci', 'paired_difference', 'over_seeds',
-           'resolvable', 'written_by_research_kit', 'check_out', 'atomic_dir', 'cache_dir', 'check_file', 'atomic_file',
-           'Entry', 'Registry']
+           'resolvable', 'compare', 'seeds_table', 'written_by_research_kit', 'check_out', 'atomic_dir', 'cache_dir',
+           'check_file', 'atomic_file', 'Entry', 'Registry']
 
 # %% ../nbs/00_core.ipynb #13ffe0b4
 def device(prefer: str | None = None, # "cuda", "cpu", "mps" or None to pick (env `RESEARCH_KIT_DEVICE` wins)
@@ -217,6 +217,44 @@ def resolvable(n: int, # items in the evaluation, in [1, inf)
     from statistics import NormalDist
     return NormalDist().inv_cdf(0.5 + level / 2) * sd / math.sqrt(n)
 
+
+# %% ../nbs/00_core.ipynb #stat0005
+def compare(scores: Mapping, # {method: per-item scores}, every method scored on the same items in the same order
+            baseline: str | None = None, # a method in `scores` to take paired differences against; None: intervals only
+            n_boot: int = 2000, # resamples of the items, in [100, inf)
+            level: float = 0.95, # interval coverage, in (0, 1)
+            seed: int = 0, # resampling seed, in [0, inf)
+           ):
+    """One row per method: n, mean, bootstrap `ci_lo`/`ci_hi`; with a baseline also the paired difference to it
+    (`diff`, `diff_lo`, `diff_hi`, wins/losses, `sign_p`, `resolved`) and the smallest difference the items resolve."""
+    import polars as pl
+    check(isinstance(scores, Mapping) and len(scores) > 0, "scores", "a non-empty {method: per-item scores} dict", scores)
+    t = {str(k): _scores(v, f"scores[{k!r}]") for k, v in scores.items()}
+    ns = {k: v.numel() for k, v in t.items()}
+    check(len(set(ns.values())) == 1, "scores", "every method scored on the same number of items", said(str(ns)))
+    if baseline is not None: check_choice(baseline, list(t), "baseline")
+    rows = []
+    for k, v in t.items():
+        lo, hi = bootstrap_ci(v, n_boot, level, seed)
+        row = dict(method=k, n=v.numel(), mean=float(v.mean()), ci_lo=lo, ci_hi=hi)
+        if baseline is not None:
+            d = paired_difference(v, t[baseline], n_boot, level, seed) if k != baseline else None
+            row |= dict(diff=d and d["diff"], diff_lo=d and d["lo"], diff_hi=d and d["hi"], wins=d and d["wins"],
+                        losses=d and d["losses"], sign_p=d and d["sign_p"], resolved=d and d["resolved"])
+        rows.append(row)
+    return pl.DataFrame(rows)
+
+def seeds_table(results: Mapping, # {method: one result per training seed (at least 2)}
+                level: float = 0.95, # interval coverage, in (0, 1)
+               ):
+    "One row per method: n seeds, mean with its Student-t interval (`ci_lo`, `ci_hi`) and the seeds' sd."
+    import polars as pl
+    check(isinstance(results, Mapping) and len(results) > 0, "results", "a non-empty {method: results per seed} dict", results)
+    rows = []
+    for k, v in results.items():
+        s = over_seeds(v, level)
+        rows.append(dict(method=str(k), n=s["n"], mean=s["mean"], ci_lo=s["lo"], ci_hi=s["hi"], sd=s["sd"]))
+    return pl.DataFrame(rows)
 
 # %% ../nbs/00_core.ipynb #5099863d
 MARKER = ".research_kit.json"
