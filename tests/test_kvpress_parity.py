@@ -2,12 +2,9 @@
 StreamingLLM, key-norm and SnapKV keep exactly the prompt positions kvpress keeps, in every layer and key/value head of
 SmolLM2 (30 layers x 3 KV heads), at several budgets.
 
-kvpress pins transformers < 5.3, so it cannot live in research_kit's environment. The test builds its own virtual
-environment under `_build/kvpress-env` (git-ignored) and installs there, with `--no-deps` so that pip never touches the
-main environment: kvpress 0.5.5, transformers 5.2.0 and the versions of tokenizers / huggingface_hub that transformers
-5.2 accepts, plus kvpress's two small extra imports (cachetools, fire). torch, accelerate, datasets, ... come from the
-main environment through a .pth file, which Python reads after the new environment's own site-packages, so the
-pinned transformers wins there. If pip cannot install these, the test is skipped with pip's message.
+kvpress pins transformers < 5.3, so it cannot live in research_kit's environment: `scripts/kvpress_env.py` builds its own
+virtual environment under `_build/kvpress-env` (git-ignored; see there how). If pip cannot build it, the test is skipped
+with pip's message.
 
 kvpress runs in a subprocess on the embedded SmolLM2 folder (`models._resolve("smollm2-135m")`, float32) and a 643-token
 prompt of held-out fortunes. Its kept positions are read off the scores its press computes: the runner wraps
@@ -16,9 +13,6 @@ compressed cache holds exactly the original keys gathered at those positions. kv
 `int(T * (1 - compression_ratio))` tokens, so a budget B is asked for with `compression_ratio = 1 - (B + 0.5) / T`.
 Run: `.venv/bin/python -m pytest -q --runslow tests/test_kvpress_parity.py -s` (prints the agreement table)."""
 import json
-import os
-import site
-import subprocess
 import sys
 from pathlib import Path
 
@@ -28,12 +22,11 @@ import torch
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[1]
-ENV = ROOT / "_build" / "kvpress-env"
-PINS = ["kvpress==0.5.5", "transformers==5.2.0", "tokenizers==0.22.2", "huggingface_hub>=1.3,<2", "cachetools>=5.5.2,<6",
-        "fire==0.6.0", "termcolor"]
+sys.path.insert(0, str(ROOT / "scripts"))
+import kvpress_env  # noqa: E402
+
 BUDGETS = [64, 100, 256, 512]
 N_TOKENS = 643
-QUIET = {"HF_HUB_DISABLE_PROGRESS_BARS": "1", "TRANSFORMERS_VERBOSITY": "error", "TQDM_DISABLE": "1"}
 
 RUNNER = r'''
 import json, sys, torch
@@ -72,22 +65,6 @@ json.dump(out, open(out_file, "w"))
 '''
 
 
-def _kvpress_python() -> Path:
-    "The kvpress environment's python, built on first use (skip the test if pip cannot build it)."
-    py = ENV / "bin" / "python"
-    ok = lambda: py.exists() and subprocess.run([str(py), "-c", "import kvpress, transformers; assert transformers.__version__ == '5.2.0'"],
-                                                 capture_output=True, env={**os.environ, **QUIET}).returncode == 0
-    if ok(): return py
-    subprocess.run([sys.executable, "-m", "venv", "--clear", str(ENV)], check=True)
-    r = subprocess.run([str(py), "-m", "pip", "install", "-q", "--no-deps", *PINS], capture_output=True, text=True)
-    if r.returncode: pytest.skip(f"pip could not install kvpress 0.5.5 with its pins into {ENV}: {r.stderr.strip()[-800:]}")
-    env_site = subprocess.run([str(py), "-c", "import site; print(site.getsitepackages()[0])"], capture_output=True, text=True,
-                              check=True).stdout.strip()
-    Path(env_site, "zz_research_kit_main.pth").write_text(site.getsitepackages()[0] + "\n")
-    if not ok(): pytest.skip(f"kvpress 0.5.5 does not import in {ENV} (the main environment's torch may not suit it)")
-    return py
-
-
 @pytest.fixture(scope="module")
 def prompt():
     from research_kit.data import corpus
@@ -101,13 +78,12 @@ def prompt():
 @pytest.fixture(scope="module")
 def theirs(prompt, tmp_path_factory):
     from research_kit.models import _resolve
-    py = _kvpress_python()
+    try: kvpress_env.kvpress_python()
+    except kvpress_env.Unavailable as e: pytest.skip(str(e))
     d = tmp_path_factory.mktemp("kvpress")
     (d / "spec.json").write_text(json.dumps({"ids": prompt[1], "budgets": BUDGETS}))
     (d / "runner.py").write_text(RUNNER)
-    r = subprocess.run([str(py), str(d / "runner.py"), str(_resolve("smollm2-135m")), str(d / "spec.json"), str(d / "out.json")],
-                       capture_output=True, text=True, env={**os.environ, **QUIET, "PYTHONPATH": ""})
-    assert r.returncode == 0, r.stderr[-3000:]
+    kvpress_env.run(d / "runner.py", _resolve("smollm2-135m"), d / "spec.json", d / "out.json")
     return json.loads((d / "out.json").read_text())
 
 
