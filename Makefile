@@ -76,3 +76,7 @@ outputs: export
 GPU_CHECK ?=
 gpu-check: export
 	$(BIN)/python scripts/gpu_check.py $(GPU_CHECK)
+
+# the SmolLM2 fine-tunes the merging tutorials merge (2 domains x 3 seeds, cached under the research_kit cache; about 15 min on 2 CPU cores)
+finetunes: export
+	$(BIN)/python scripts/build_finetunes.py
