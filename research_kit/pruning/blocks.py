@@ -11,15 +11,16 @@ from typing import Callable, Iterable, Sequence
 import torch
 from torch import nn
 
-from ..core import batched, check, check_choice, check_number, describe, said
+from ..core import Registry, batched, check, check_choice, check_number, describe, said
 from ..models import anatomy
 from ..probes import activations, encode_inputs
 from .evaluate import as_texts
 
 # %% auto #0
-__all__ = ['MI_ESTIMATORS', 'PER_LAYER_KEYS', 'BlockStates', 'block_states', 'block_influence', 'gaussian_mi', 'identity_mi',
-           'runs', 'MIObjective', 'mi_block_scores', 'dpi_table', 'exhaustive_block_select', 'fast_block_select',
-           'remove_blocks']
+__all__ = ['MI_ESTIMATORS', 'KSG_TOKENS', 'BLOCK_SELECTORS', 'PER_LAYER_KEYS', 'BlockStates', 'block_states', 'block_influence',
+           'gaussian_mi', 'identity_mi', 'MIEstimator', 'runs', 'MIObjective', 'mi_block_scores', 'dpi_table',
+           'exhaustive_block_select', 'fast_block_select', 'knn_mi', 'swap_block_select', 'optimal_block_select',
+           'select_blocks', 'remove_blocks']
 
 # %% ../../nbs/42_pruning.blocks.ipynb #4aac6453
 @dataclass
@@ -147,7 +148,17 @@ def identity_mi(x: torch.Tensor, # the block's input states [n_tokens, d]
     check(isinstance(k, int) and 1 <= k < x.shape[0], "k", f"an int in [1, n_tokens={x.shape[0]})", k)
     return _identity_from_frame(_frame(x, k), x, y)
 
-MI_ESTIMATORS = ("identity", "gaussian")
+@dataclass
+class MIEstimator:
+    "How one MI estimator works inside `MIObjective`: a per-state quantity computed once, and the MI from two of them."
+    prepare: Callable # (states [n_tokens, d], k) -> what the estimator caches for one state
+    mi: Callable # (cache of x, cache of y, x, y) -> I(x; y) in nats
+
+MI_ESTIMATORS = Registry("MI estimator")
+MI_ESTIMATORS.register("identity", MIEstimator(_frame, lambda fx, fy, x, y: _identity_from_frame(fx, x, y)),
+                       summary="additive Gaussian channel in the input's top-k principal coordinates (our reading of MI-PRUN's abstract)")
+MI_ESTIMATORS.register("gaussian", MIEstimator(_basis, lambda bx, by, x, y: _mi_from_bases(bx, by)),
+                       summary="textbook Gaussian MI: canonical correlations of the top-k PCA spaces")
 
 # %% ../../nbs/42_pruning.blocks.ipynb #12463a7e
 def runs(blocks: Iterable[int], # block indices
@@ -163,20 +174,18 @@ class MIObjective:
     "J(P) = Σ over runs of P of len(run) · I(h_{first−1}; h_last): the redundancy of removing the blocks P (higher = safer)."
     def __init__(self, states: BlockStates, # from `block_states`
                  k: int = 64, # principal components per state
-                 estimator: str = "identity", # "identity" (additive channel) or "gaussian" (canonical correlations)
+                 estimator: str = "identity", # a name in `MI_ESTIMATORS`: "identity" (additive channel), "gaussian" (canonical correlations), "ksg" (kNN Shannon MI, MI-PRUN's paper reading)
                 ):
         check(isinstance(states, BlockStates), "states", "a BlockStates from block_states()", states, TypeError)
         check(isinstance(k, int) and 1 <= k < states.states.shape[1], "k", f"an int in [1, n_tokens={states.states.shape[1]})", k)
-        self.estimator = check_choice(estimator, MI_ESTIMATORS, "estimator")
+        self.estimator = check_choice(estimator, MI_ESTIMATORS.names(), "estimator")
         self.st, self.k, self._seg, self.calls = states, k, {}, 0
         self.n_layers = states.n_layers
 
     def basis(self, i: int):
-        "The cached per-state quantity the estimator needs (CCA basis or the input frame)."
+        "The cached per-state quantity the estimator needs (CCA basis, input frame or Gram matrix)."
         key = (i, self.k, self.estimator)
-        if key not in self.st._bases:
-            x = self.st.states[i]
-            self.st._bases[key] = _basis(x, self.k) if self.estimator == "gaussian" else _frame(x, self.k)
+        if key not in self.st._bases: self.st._bases[key] = MI_ESTIMATORS[self.estimator].prepare(self.st.states[i], self.k)
         return self.st._bases[key]
 
     def segment(self, first: int, # first block of the run
@@ -184,17 +193,22 @@ class MIObjective:
                ) -> float:
         "I(input of block `first`; output of block `last`) in nats (cached)."
         if (first, last) not in self._seg:
-            if self.estimator == "gaussian": v = _mi_from_bases(self.basis(first), self.basis(last + 1))
-            else: v = _identity_from_frame(self.basis(first), self.st.states[first], self.st.states[last + 1])
-            self._seg[(first, last)] = v
+            self._seg[(first, last)] = MI_ESTIMATORS[self.estimator].mi(self.basis(first), self.basis(last + 1),
+                                                                        self.st.states[first], self.st.states[last + 1])
         return self._seg[(first, last)]
 
     @property
     def measured(self) -> int: "How many distinct runs were measured." ; return len(self._seg)
 
+    def run_value(self, first: int, # first block of a run
+                  last: int, # its last block (inclusive)
+                 ) -> float:
+        "What one run contributes to J: its length times its MI (each removed block is credited with its run's MI)."
+        return (last - first + 1) * self.segment(first, last)
+
     def __call__(self, blocks: Iterable[int]) -> float:
         self.calls += 1
-        return sum((l - f + 1) * self.segment(f, l) for f, l in runs(blocks))
+        return sum(self.run_value(f, l) for f, l in runs(blocks))
 
 # %% ../../nbs/42_pruning.blocks.ipynb #e37a3992
 def mi_block_scores(model: nn.Module, # a Hugging Face model of a registered family
@@ -203,7 +217,7 @@ def mi_block_scores(model: nn.Module, # a Hugging Face model of a registered fam
                     *,
                     states: BlockStates | None = None, # reuse a `block_states` capture
                     k: int = 64, # principal components per state
-                    estimator: str = "identity", # "identity" (additive channel) or "gaussian" (canonical correlations)
+                    estimator: str = "identity", # a name in `MI_ESTIMATORS` ("identity", "gaussian", "ksg")
                     **calib, # passed to `block_states`
                    ):
     "MI-PRUN block scores: I(block input; block output) in nats per block; importance = −MI (high MI = redundant)."
@@ -218,7 +232,7 @@ def mi_block_scores(model: nn.Module, # a Hugging Face model of a registered fam
 def dpi_table(states: BlockStates, # from `block_states`
               max_len: int = 4, # longest run measured
               k: int = 64, # principal components per state
-              estimator: str = "identity", # "identity" or "gaussian"
+              estimator: str = "identity", # a name in `MI_ESTIMATORS` ("identity", "gaussian", "ksg")
              ):
     "Every run of 2..max_len blocks: its measured MI, the DPI bound (min single-block MI) and whether the bound holds."
     import polars as pl
@@ -298,6 +312,137 @@ def fast_block_select(scores, # block scores (from `block_influence` or `mi_bloc
         if jb <= jP + 1e-12: break
         P, jP = best, jb
     return sorted(P)
+
+# %% ../../nbs/42_pruning.blocks.ipynb #mip00002
+KSG_TOKENS = 1024 # tokens `knn_mi` uses inside `MIObjective` (one N×N distance matrix per state)
+
+def _pdist(x: torch.Tensor) -> torch.Tensor:
+    x = x.double()
+    return torch.cdist(x, x)
+
+def _ksg(dx: torch.Tensor, dy: torch.Tensor, k: int) -> float:
+    "KSG algorithm 1 from the two states' distance matrices [N, N] (nats)."
+    from scipy.special import digamma
+    n = dx.shape[0]
+    dz = torch.maximum(dx, dy).fill_diagonal_(math.inf)
+    eps = dz.kthvalue(k, dim=1).values[:, None]                       # distance to the k-th neighbour in the joint space
+    eye = torch.eye(n, dtype=torch.bool)
+    nx = ((dx < eps) & ~eye).sum(1).double(); ny = ((dy < eps) & ~eye).sum(1).double()
+    return float(digamma(k) + digamma(n) - (torch.as_tensor(digamma((nx + 1).numpy())) + torch.as_tensor(digamma((ny + 1).numpy()))).mean())
+
+def knn_mi(x: torch.Tensor, # one state [n_tokens, d]
+           y: torch.Tensor, # another state on the same tokens [n_tokens, d']
+           k: int = 3, # neighbours, in [1, n_tokens - 1]
+          ) -> float:
+    "Kraskov–Stögbauer–Grassberger k-nearest-neighbour estimate of the Shannon mutual information I(x; y) in nats."
+    ok = isinstance(x, torch.Tensor) and isinstance(y, torch.Tensor) and x.ndim == 2 and y.ndim == 2 and x.shape[0] == y.shape[0]
+    check(ok, "x, y", "two 2-d tensors with the same number of rows [n_tokens, d]", said(f"{describe(x)} and {describe(y)}"))
+    k = check_number(k, "k", 1, x.shape[0] - 1, integer=True)
+    return _ksg(_pdist(x), _pdist(y), k)
+
+MI_ESTIMATORS.register("ksg", MIEstimator(lambda x, k: _pdist(x[:KSG_TOKENS]), lambda dx, dy, x, y: _ksg(dx, dy, 3)),
+                       summary="Kraskov–Stögbauer–Grassberger kNN estimate of Shannon MI (k = 3) on the raw states (MI-PRUN, paper reading)")
+
+
+# %% ../../nbs/42_pruning.blocks.ipynb #mip00007
+def swap_block_select(scores, # block scores (from `mi_block_scores` / `block_influence`): columns block, importance
+                      n_remove: int, # how many blocks to remove, in [1, n_layers - 1]
+                      objective: Callable[[Sequence[int]], float], # J(blocks): higher = safer to remove, e.g. `MIObjective(states, estimator="ksg")`
+                      max_iter: int = 100, # rounds of updates, in [1, inf)
+                     ) -> list[int]:
+    "Fast-Block-Select, paper reading: start from the n least important blocks, then apply the best single swap (removed ↔ kept) while it raises J."
+    r = _redundancy(scores)
+    L = len(r)
+    n = _check_n_remove(n_remove, L)
+    max_iter = check_number(max_iter, "max_iter", 1, None, integer=True)
+    P = set(sorted(r, key=lambda b: -r[b])[:n])      # ascending importance = descending MI
+    jP = objective(sorted(P))
+    for _ in range(max_iter):
+        best, jb = None, jP
+        for out in sorted(P):
+            for inn in sorted(set(range(L)) - P):
+                T = sorted(P - {out} | {inn}); j = objective(T)
+                if j > jb + 1e-12: best, jb = T, j
+        if best is None: break
+        P, jP = set(best), jb
+    return sorted(P)
+
+def optimal_block_select(run_value: Callable[[int, int], float], # what a maximal run first..last (inclusive) adds to J, e.g. `MIObjective.run_value`
+                         n_layers: int, # blocks in the model, in [2, inf)
+                         n_remove: int, # how many to remove, in [1, n_layers - 1]
+                        ) -> tuple[list[int], float]:
+    "The exact optimum of a run-additive objective J(P) = Σ over maximal runs of `run_value(first, last)`, by dynamic programming."
+    n_layers = check_number(n_layers, "n_layers", 2, None, integer=True)
+    n = _check_n_remove(n_remove, n_layers)
+    # g[(i, c)]: best J of blocks 0..i-1 with c removed, block i-1 kept (or i == 0), so a run may start at block i
+    g = {(0, 0): (0.0, ())}
+    best = (-math.inf, ())
+    for i in range(n_layers + 1):
+        for c in range(n + 1):
+            if (i, c) not in g: continue
+            v, sel = g[(i, c)]
+            if i == n_layers:
+                if c == n and v > best[0]: best = (v, sel)
+                continue
+            if (i + 1, c) not in g or v > g[(i + 1, c)][0]: g[(i + 1, c)] = (v, sel)       # keep block i
+            for j in range(i, min(n_layers, i + n - c)):                                  # remove the run i..j
+                c2, v2, s2 = c + j - i + 1, v + run_value(i, j), sel + tuple(range(i, j + 1))
+                nxt = min(j + 2, n_layers)                                                 # block j+1 (if any) is kept
+                if nxt == n_layers and j + 1 == n_layers:
+                    if c2 == n and v2 > best[0]: best = (v2, s2)
+                elif (nxt, c2) not in g or v2 > g[(nxt, c2)][0]: g[(nxt, c2)] = (v2, s2)
+    return list(best[1]), best[0]
+
+
+# %% ../../nbs/42_pruning.blocks.ipynb #mip00011
+BLOCK_SELECTORS = Registry("block selection method")
+
+@BLOCK_SELECTORS.register("block_influence", paper="arXiv 2403.03853 (ShortGPT)", summary="the n blocks of lowest 1 − cos(input, output)")
+def _select_bi(states: BlockStates, n_remove: int) -> list[int]:
+    import polars as pl
+    bi = (1 - states.cos).tolist()
+    return fast_block_select(pl.DataFrame({"block": list(range(states.n_layers)), "importance": bi}), n_remove)
+
+@BLOCK_SELECTORS.register("mi_prun", paper="arXiv 2601.07212 (paper reading)",
+                          summary="kNN (KSG) Shannon MI per block and per run, best-swap search from the ascending ranking")
+def _select_mi_prun(states: BlockStates, n_remove: int) -> list[int]:
+    obj = MIObjective(states, estimator="ksg")
+    scores = _mi_table(states, obj)
+    return swap_block_select(scores, n_remove, obj)
+
+@BLOCK_SELECTORS.register("mi_prun_abstract", paper="arXiv 2601.07212 (reading of the abstract)",
+                          summary="additive-channel Gaussian MI on 64 principal components, pool-and-beam Fast-Block-Select")
+def _select_mi_abstract(states: BlockStates, n_remove: int) -> list[int]:
+    obj = MIObjective(states, min(64, states.states.shape[1] - 1, states.states.shape[2]))
+    return fast_block_select(_mi_table(states, obj), n_remove, obj)
+
+@BLOCK_SELECTORS.register("mi_cca", paper="arXiv 2601.07212 (textbook Gaussian estimator)",
+                          summary="canonical-correlation Gaussian MI on 64 principal components, pool-and-beam Fast-Block-Select")
+def _select_mi_cca(states: BlockStates, n_remove: int) -> list[int]:
+    obj = MIObjective(states, min(64, states.states.shape[1] - 1, states.states.shape[2]), "gaussian")
+    return fast_block_select(_mi_table(states, obj), n_remove, obj)
+
+def _mi_table(states: BlockStates, obj: MIObjective):
+    import polars as pl
+    mi = [obj.segment(i, i) for i in range(states.n_layers)]
+    return pl.DataFrame({"block": list(range(states.n_layers)), "mi": mi, "importance": [-v for v in mi]})
+
+def select_blocks(model: nn.Module | None, # a Hugging Face model of a registered family (None when `states` is given)
+                  tok, # its tokenizer (None when `states` is given)
+                  n_remove: int, # how many blocks to remove, in [1, n_layers - 1]
+                  method: str = "mi_prun", # a name in `BLOCK_SELECTORS`
+                  texts=None, # calibration texts (ignored when `states` is given)
+                  *,
+                  states: BlockStates | None = None, # reuse a `block_states` capture
+                  **calib, # passed to `block_states`
+                 ) -> list[int]:
+    "The blocks `method` would remove (sorted original indices), from one calibration capture."
+    method = check_choice(method, BLOCK_SELECTORS.names(), "method")
+    check(model is not None or states is not None, "model", "a model (with its tokenizer and texts) or a `states` capture", model)
+    st = states if model is None else _states(model, tok, texts, states, calib)
+    check(isinstance(st, BlockStates), "states", "a BlockStates from block_states()", st, TypeError)
+    return BLOCK_SELECTORS[method](st, n_remove)
+
 
 # %% ../../nbs/42_pruning.blocks.ipynb #752a0400
 PER_LAYER_KEYS = ("layer_types", "layer_heads", "layer_kv_heads", "layer_intermediate", "rk_layer_params", "rk_layer_attrs")
