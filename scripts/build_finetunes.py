@@ -26,7 +26,11 @@ def folder(domain: str, # a corpus domain (`data.CORPUS_DOMAINS`)
     return cache_dir("finetunes", f"{domain}-seed{seed}")
 
 
-def held_out_loss(model, tok, texts, max_length: int) -> float:
+def held_out_loss(model, # a causal LM
+                  tok, # its tokenizer
+                  texts, # held-out strings
+                  max_length: int, # tokens kept per text, in [2, inf)
+                 ) -> float:
     "Mean next-token loss (nats) over the tokens of `texts`, each truncated to `max_length` tokens."
     import torch
     tok.padding_side = "right"
@@ -37,7 +41,13 @@ def held_out_loss(model, tok, texts, max_length: int) -> float:
         return float(-logp.gather(-1, tgt[..., None])[..., 0][keep].mean())
 
 
-def build(domains=DOMAINS, seeds=(0, 1, 2), check_n: int = 16, overwrite: bool = False, threads: int = 1, **settings) -> dict:
+def build(domains=DOMAINS, # corpus domains to fine-tune on (each in `data.CORPUS_DOMAINS`)
+          seeds=(0, 1, 2), # training seeds, each in [0, inf)
+          check_n: int = 16, # eval chunks of the own domain for the before/after check, in [1, 100]
+          overwrite: bool = False, # rebuild folders research_kit wrote (False: keep what exists)
+          threads: int = 1, # torch intra-op threads, in [1, inf)
+          **settings, # `losses.fit_lm` arguments replacing SETTINGS (steps, batch_size, max_length, lr, ...)
+         ) -> dict:
     "Build every missing (domain, seed) fine-tune; return {name: folder}."
     import torch
     from research_kit.core import atomic_file, check, check_choice, check_number
@@ -47,6 +57,7 @@ def build(domains=DOMAINS, seeds=(0, 1, 2), check_n: int = 16, overwrite: bool =
     for d in domains: check_choice(d, list(CORPUS_DOMAINS), "domains")
     for s in seeds: check_number(s, "seeds", 0, None, integer=True)
     check_number(check_n, "check_n", 1, 100, integer=True)
+    check_number(threads, "threads", 1, None, integer=True)
     cfg = {**SETTINGS, **settings}
     torch.set_num_threads(threads)
     out, base_loss = {}, {}
