@@ -75,6 +75,8 @@ def build(domains=DOMAINS, # corpus domains to fine-tune on (each in `data.CORPU
             secs = time.time() - t0
             model.eval()
             after = held_out_loss(model, tok, check_texts, cfg["max_length"])
+            check(after < base_loss[d], "lr", f"settings under which the fine-tune lowers its own domain's held-out loss "
+                  f"({d}, seed {s}: {base_loss[d]:.3f} -> {after:.3f})", cfg["lr"])
             save_model(model, tok, dest, overwrite=overwrite, what=f"SmolLM2-135M fine-tuned on {d} (seed {s})")
             rec = dict(domain=d, seed=s, settings=cfg, seconds=round(secs, 1), train_loss=h["loss"].to_list(),
                        held_out=dict(n_chunks=check_n, before=base_loss[d], after=after))
@@ -82,8 +84,6 @@ def build(domains=DOMAINS, # corpus domains to fine-tune on (each in `data.CORPU
             k = min(5, len(rec["train_loss"])); first, last = sum(rec["train_loss"][:k]) / k, sum(rec["train_loss"][-k:]) / k
             print(f"{dest.name}: train loss {first:.3f} -> {last:.3f} (mean of first/last {k} steps), held-out {d} loss "
                   f"{base_loss[d]:.3f} -> {after:.3f} in {secs:.0f} s", flush=True)
-            check(after < base_loss[d], "lr", f"settings under which the fine-tune lowers its own domain's held-out loss "
-                  f"({d}, seed {s}: {base_loss[d]:.3f} -> {after:.3f})", cfg["lr"])
             del model
     return out
 
