@@ -623,8 +623,10 @@ def needle_eval(model: nn.Module, # a causal LM the presses accept
                ):
     """Needle accuracy (share of each prompt's numbers found in the answer) per (method, budget), with 95% bootstrap
     intervals, decode cost and cache size: [method, kind, budget, accuracy, ci_lo, ci_hi, n, ms_per_step,
-    select_ms_per_step, cache_mb]. Each prompt is prefilled once with exact attention; an eviction press compresses a
-    copy of that cache as it would have after its own prefill, a selection press decodes over the full cache."""
+    select_ms_per_step, cache_mb, scores]; `scores` lists each prompt's score in task order, so two methods can be
+    compared on the same prompts (`core.compare`, `core.paired_difference`). Each prompt is prefilled once with exact
+    attention; an eviction press compresses a copy of that cache as it would have after its own prefill, a selection
+    press decodes over the full cache."""
     import copy, polars as pl
     from tqdm.auto import tqdm
     check(isinstance(methods, dict) and all(callable(f) for f in methods.values()), "methods", "a dict {name: factory(model, budget)}", methods, TypeError)
@@ -655,6 +657,6 @@ def needle_eval(model: nn.Module, # a causal LM the presses accept
         lo, hi = bootstrap_ci([r[0] for r in v])
         rows.append(dict(method=name, kind=kind or "full", budget=bgt, accuracy=sum(r[0] for r in v) / len(v), ci_lo=lo, ci_hi=hi, n=len(v),
                          ms_per_step=1e3 * sum(r[1] for r in v) / len(v), select_ms_per_step=1e3 * sum(r[2] for r in v) / len(v),
-                         cache_mb=sum(r[3] for r in v) / len(v)))
+                         cache_mb=sum(r[3] for r in v) / len(v), scores=[r[0] for r in v]))
     return pl.DataFrame(rows)
 
