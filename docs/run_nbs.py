@@ -8,7 +8,8 @@ a notebook), honouring nbdev's cell flags, then `nbdev_clean` them.
   flag is passed with `--flags`; otherwise it is skipped and KEEPS its stored outputs (so the outputs of a slow
   run survive a later quick refresh);
 * `--from-cell ID` reruns one section of a long notebook: flagged cells before the cell with that id are skipped
-  (keeping their outputs), unflagged ones (imports, harness) still run;
+  (keeping their outputs), unflagged ones (imports, harness) still run; `--to-cell ID` likewise skips the flagged
+  cells after that one, so a section in the middle can be rerun alone;
 * `#| eval: false` cells never run; notebooks whose front matter says `skip_exec: true` are left alone;
 * widget state is saved in the notebook metadata (`metadata.widgets`, kept by nbdev_clean through
   `allowed_metadata_keys = widgets`), so ipywidgets outputs render on the docs site without a kernel;
@@ -94,15 +95,18 @@ def strip_noise(nb) -> int:
 
 class FlagClient(NotebookClient):
     "An nbclient that skips the cells nbdev would skip, leaving their stored outputs alone."
-    def __init__(self, nb, flags, all_flags, from_cell=None, **kw):
+    def __init__(self, nb, flags, all_flags, from_cell=None, to_cell=None, **kw):
         super().__init__(nb, **kw)
         self.flags, self.all_flags, self.ran, self.skipped = flags, all_flags, 0, 0
         ids = [c.get("id") for c in nb.cells]
         if from_cell is not None and from_cell not in ids: raise ValueError(f"--from-cell: no cell with id {from_cell!r} in the notebook")
+        if to_cell is not None and to_cell not in ids: raise ValueError(f"--to-cell: no cell with id {to_cell!r} in the notebook")
         self.start = ids.index(from_cell) if from_cell is not None else 0
+        self.stop = ids.index(to_cell) if to_cell is not None else len(ids)
+        if self.stop < self.start: raise ValueError(f"--to-cell {to_cell!r} comes before --from-cell {from_cell!r}")
 
     async def async_execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
-        early_flagged = cell_index < self.start and set(directives(cell.source)) & self.all_flags
+        early_flagged = not self.start <= cell_index <= self.stop and set(directives(cell.source)) & self.all_flags
         if cell.cell_type == "code" and (early_flagged or not should_run(cell, self.flags, self.all_flags)):
             self.skipped += 1
             return cell
@@ -110,11 +114,11 @@ class FlagClient(NotebookClient):
         return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
 
 
-def run(path: Path, flags: set, timeout: int, from_cell: str | None = None) -> str:
+def run(path: Path, flags: set, timeout: int, from_cell: str | None = None, to_cell: str | None = None) -> str:
     nb = nbformat.read(path, as_version=4)
     if skip_exec(nb): return f"{path}: skip_exec, left alone"
     t0 = time.time()
-    client = FlagClient(nb, flags, tst_flags(), from_cell, timeout=timeout, kernel_name="python3",
+    client = FlagClient(nb, flags, tst_flags(), from_cell, to_cell, timeout=timeout, kernel_name="python3",
                         resources={"metadata": {"path": str(path.parent)}}, store_widget_state=True)
     client.execute()
     # keep only widget state the site can draw: a third-party widget's state (plotly's FigureWidget carries its whole
@@ -132,6 +136,7 @@ def main(argv=None):
     p.add_argument("--flags", default="", help="space- or comma-separated test flags to include, e.g. 'slow'")
     p.add_argument("--timeout", type=int, default=3600, help="seconds per cell")
     p.add_argument("--from-cell", default=None, help="skip flagged cells before the cell with this id (their outputs are kept)")
+    p.add_argument("--to-cell", default=None, help="skip flagged cells after the cell with this id (their outputs are kept)")
     a = p.parse_args(argv)
     flags = set(re.split(r"[\s,]+", a.flags.strip())) - {""}
     bindir = str(Path(sys.executable).parent)
@@ -139,7 +144,7 @@ def main(argv=None):
     os.environ.update(QUIET_ENV)  # the kernel inherits it: no progress bars stored in the outputs
     failed = []
     for nb in a.notebooks:
-        try: print(run(nb, flags, a.timeout, a.from_cell), flush=True)
+        try: print(run(nb, flags, a.timeout, a.from_cell, a.to_cell), flush=True)
         except Exception as e:
             failed.append(nb); print(f"{nb}: FAILED, left untouched\n{e}", file=sys.stderr, flush=True)
     done = [str(n) for n in a.notebooks if n not in failed]

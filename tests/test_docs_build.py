@@ -355,3 +355,20 @@ def test_built_merging_methods_titled_by_registered_names():
     from bs4 import BeautifulSoup
     heads = {h.get_text().replace("#", "").strip() for h in BeautifulSoup(pages["merging.methods.html"].read_text(), "html.parser").find_all(["h2", "h3"])}
     assert {"slerp", "multislerp", "model_stock", "linear"} <= heads and not any("MergeMethod(" in h for h in heads), sorted(heads)
+
+
+def test_run_nbs_reruns_one_section_in_the_middle(tmp_path):
+    "`--from-cell A --to-cell B` runs the flagged cells from A to B; flagged cells outside keep their stored outputs."
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_notebook, new_output
+    cells = [new_code_cell("x = 1", id="setup")]
+    for i in range(3):
+        c = new_code_cell(f"#| slow\nprint('new {i}')", id=f"s{i}")
+        c.outputs = [new_output("stream", name="stdout", text=f"old {i}\n")]
+        cells.append(c)
+    path = tmp_path / "n.ipynb"
+    nbformat.write(new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}), path)
+    run_nbs.run(path, {"slow"}, 120, from_cell="s1", to_cell="s1")
+    out = ["".join(o.get("text", "") for o in c.outputs) for c in nbformat.read(path, as_version=4).cells[1:]]
+    assert out == ["old 0\n", "new 1\n", "old 2\n"]
+    with pytest.raises(ValueError, match="--to-cell"): run_nbs.run(path, {"slow"}, 120, from_cell="s2", to_cell="s0")

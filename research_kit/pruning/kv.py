@@ -18,8 +18,9 @@ from .evaluate import as_texts
 
 # %% auto #0
 __all__ = ['ATTN_NAME', 'PRESSES', 'group_probs', 'Press', 'cache_bytes', 'EvictPress', 'StreamingLLM', 'KeyNorm', 'SnapKV',
-           'SnapKVMax', 'TopKPrefill', 'record_queries', 'SelectPress', 'ExactTopK', 'rope_chunks', 'fasa_calibrate',
-           'dominant_chunks', 'FASA', 'fasa', 'save_chunks', 'load_chunks', 'greedy', 'needle_task', 'needle_eval']
+           'SnapKVMax', 'TopKPrefill', 'record_queries', 'SelectPress', 'ExactTopK', 'AppendCache', 'rope_chunks',
+           'fasa_calibrate', 'dominant_chunks', 'FASA', 'fasa', 'save_chunks', 'load_chunks', 'greedy', 'needle_task',
+           'needle_eval']
 
 # %% ../../nbs/44_pruning.kv.ipynb #abe2fef6
 ATTN_NAME = "rk_budget"
@@ -348,13 +349,17 @@ class _Recorder(Press):
 
 
 # %% ../../nbs/44_pruning.kv.ipynb #c1d4993c
-def _rows(x: torch.Tensor, # [b, kv, T, d]
+def _rows(x: torch.Tensor, # [b, kv, T, d], contiguous or a prefix view of a longer buffer (`AppendCache`)
           idx: torch.Tensor, # [b, kv, N] token indices per key/value head
          ) -> torch.Tensor:
-    "The rows `idx` of each head of x: [b, kv, N, d] (one `index_select` over the flattened rows, ~4x faster than `gather` on CPU)."
+    """The rows `idx` of each head of x: [b, kv, N, d], with one `index_select` over x's rows in place (~4x faster than
+    `gather` on CPU). A prefix view of a longer buffer is read where it lies, not copied first."""
     b, kv, T, d = x.shape
-    flat = (idx + torch.arange(b * kv, device=idx.device).view(b, kv, 1) * T).reshape(-1)
-    return x.reshape(b * kv * T, d).index_select(0, flat).view(b, kv, -1, d)
+    s0, s1, s2, s3 = x.stride()
+    if s3 != 1 or s2 != d or s0 % d or s1 % d: x = x.contiguous(); s0, s1 = x.stride()[:2]
+    start = torch.arange(b, device=idx.device).view(b, 1, 1) * (s0 // d) + torch.arange(kv, device=idx.device).view(1, kv, 1) * (s1 // d)
+    span = (b - 1) * (s0 // d) + (kv - 1) * (s1 // d) + T  # rows from x's first to its last, in units of d
+    return x.as_strided((span, d), (d, 1)).index_select(0, (idx + start).reshape(-1)).view(b, kv, -1, d)
 
 class SelectPress(Press):
     """Selection press: the cache keeps every token; at each decode step the press scores the cache, takes the top
@@ -385,6 +390,49 @@ class ExactTopK(SelectPress):
     def scores(self, module, query, key, mask, scaling):
         logits = _logits(query[:, :, -1:], key)[:, :, 0] * scaling  # [b, heads, T]
         return group_probs(logits, key.shape[1], mask)
+
+
+# %% ../../nbs/44_pruning.kv.ipynb #apc00002
+from transformers.cache_utils import Cache, DynamicCache, DynamicLayer
+
+class _AppendLayer(DynamicLayer):
+    "A DynamicLayer that writes new tokens into spare capacity (grown `growth`x + `spare` when full) and returns prefix views."
+    growth, spare = 1.25, 64
+    def _room(self, need: int, new: torch.Tensor) -> bool:
+        "Are keys and values still prefix views of this layer's buffers (nobody replaced them) with room for `need` tokens?"
+        buf = getattr(self, "_buf", None)
+        if buf is None or need > buf[0].shape[-2] or buf[0].dtype != new.dtype or buf[0].shape[:2] != new.shape[:2]: return False
+        return all(t.numel() == 0 or (t.data_ptr() == b.data_ptr() and t.stride() == b.stride() and t.shape[:2] == b.shape[:2])
+                   for t, b in zip((self.keys, self.values), buf))
+    def update(self, key_states, value_states, *args, **kwargs):
+        if not self.is_initialized: self.lazy_initialization(key_states, value_states)
+        T, n = self.get_seq_length(), key_states.shape[-2]
+        if not self._room(T + n, key_states):
+            cap = int((T + n) * self.growth) + self.spare
+            self._buf = tuple(x.new_empty(*x.shape[:2], cap, x.shape[-1]) for x in (key_states, value_states))
+            if T: self._buf[0][:, :, :T], self._buf[1][:, :, :T] = self.keys, self.values
+        kb, vb = self._buf
+        kb[:, :, T:T + n], vb[:, :, T:T + n] = key_states, value_states
+        self.keys, self.values = kb[:, :, :T + n], vb[:, :, :T + n]
+        return self.keys, self.values
+
+class AppendCache(DynamicCache):
+    """A transformers `DynamicCache` whose layers append in place: each new token is written into spare capacity (up to
+    25% + 64 tokens more than held), not concatenated, so a decode step does not copy the cache. For full-attention
+    layers: `model.generate(**x, past_key_values=AppendCache())`. `cache_bytes` counts the tokens held, `reserved_bytes` the buffers."""
+    def __init__(self, cache: Cache | None = None, # a filled cache to continue from (its tensors are used, not copied, until the first append)
+                ):
+        Cache.__init__(self, layer_class_to_replicate=_AppendLayer)
+        if cache is None: return
+        check(isinstance(cache, Cache) and all(type(l) in (DynamicLayer, _AppendLayer) for l in cache.layers), "cache",
+              "None or a transformers DynamicCache of full-attention layers", cache, TypeError)
+        for l in cache.layers:
+            nl = _AppendLayer()
+            if l.is_initialized: nl.lazy_initialization(l.keys, l.values); nl.keys, nl.values = l.keys, l.values
+            self.layers.append(nl)
+    def reserved_bytes(self) -> int:
+        "Bytes of the layers' buffers (held tokens plus spare capacity)."
+        return sum(x.numel() * x.element_size() for l in self.layers for x in (getattr(l, "_buf", None) or (l.keys, l.values)) if isinstance(x, torch.Tensor))
 
 
 # %% ../../nbs/44_pruning.kv.ipynb #3d8cff1a
@@ -471,13 +519,14 @@ def dominant_chunks(ca, # from `fasa_calibrate`
 # %% ../../nbs/44_pruning.kv.ipynb #497508bc
 class FASA(SelectPress):
     """FASA (selection): the cache keeps every token; at each decode step each query head scores the cached keys with
-    its dominant RoPE frequency chunks only (its query is zero outside those 2F dimensions, so the score is exactly
-    the sum of the dominant chunks' logits), the scores are summed over each GQA group, the top-N tokens per
-    key/value head are gathered and attended exactly. The step's attention reads N tokens instead of all T.
+    its dominant RoPE frequency chunks only (the sum of those chunks' logits), the scores are turned into probabilities
+    per head and summed over each GQA group, and the top-N tokens per key/value head are gathered and attended exactly.
 
-    Scoring is one matmul over the whole, contiguous key rows: on a CPU, reading 2F of each row's d numbers strided
-    costs about as much memory traffic as reading the row, and measured slower than the dense matmul (96_bench.kv),
-    so FASA saves its time in the attention over N tokens, not in the scoring."""
+    What a step reads: the press keeps, per layer, a contiguous store of each key/value head's dominant key dimensions
+    (the union of its query heads' 2F dims, padded to the layer's widest group: on SmolLM2 with F = 8, 18–36 of 64),
+    appended as the cache grows and rebuilt after a prefill or when the cache got shorter. Scoring reads that store,
+    not the keys; the attention reads the N chosen keys and values. Decode on an `AppendCache` (as `greedy` does) so
+    that appending a token does not copy the whole cache."""
     name = "fasa"
     def __init__(self, model, budget: int, chunks: torch.Tensor | None = None, # [layers, heads, F] from `dominant_chunks`
                  **kw):
@@ -489,12 +538,48 @@ class FASA(SelectPress):
               "chunks", f"a [{a.n_layers}, {a.n_heads}, F] tensor from dominant_chunks(fasa_calibrate(...))", chunks)
         check(int(chunks.min()) >= 0 and int(chunks.max()) < a.d_head // 2, "chunks", f"chunk indices in [0, {a.d_head // 2})", chunks)
         self.dims = torch.cat([chunks, chunks + a.d_head // 2], -1)  # [layers, heads, 2F]: the key/query dims FASA reads
-        self.qmask = torch.zeros(a.n_layers, a.n_heads, a.d_head).scatter_(-1, self.dims, 1.0)  # 1 on each head's dims
+        g = a.n_heads // a.n_kv_heads
+        self.key_dims, self.query_weight = [], []  # per layer: [kv, U] dims in the store, [heads, U] 1 where a head reads them
+        for l in range(a.n_layers):
+            groups = [sorted(set(self.dims[l, j * g:(j + 1) * g].flatten().tolist())) for j in range(a.n_kv_heads)]
+            U = max(map(len, groups))
+            self.key_dims.append(torch.tensor([gr + gr[:1] * (U - len(gr)) for gr in groups]))  # padding repeats a dim (weight 0)
+            w = torch.zeros(a.n_heads, U)
+            for h in range(a.n_heads):
+                own = set(self.dims[l, h].tolist())
+                for u, dim in enumerate(groups[h // g]): w[h, u] = float(dim in own)
+            self.query_weight.append(w)
+        self._store = {}
+
+    def _keys(self, i: int, key: torch.Tensor) -> torch.Tensor:
+        "Layer i's store of dominant key dims [b, kv, T, U], brought in step with the cache's keys [b, kv, T, d]."
+        b, kv, T, _ = key.shape
+        kd = self.key_dims[i].to(key.device)
+        buf, have = self._store.get(i, (None, 0))
+        if buf is None or have > T or buf.shape[0] != b or buf.dtype != key.dtype: buf, have = None, 0  # a new or shorter cache
+        if buf is None or T > buf.shape[-2]:
+            grown = key.new_empty(b, kv, int(T * 1.25) + 64, kd.shape[-1])
+            if have: grown[:, :, :have] = buf[:, :, :have]
+            buf = grown
+        if T > have: buf[:, :, have:T] = key[:, :, have:T].gather(-1, kd[None, :, None, :].expand(b, kv, T - have, -1))
+        self._store[i] = (buf, T)
+        return buf[:, :, :T]
 
     def scores(self, module, query, key, mask, scaling):
-        qd = query[:, :, -1:] * self.qmask[module.layer_idx].to(query)[None, :, None, :]  # each head's own dominant dims
-        logits = _logits(qd, key)[:, :, 0] * scaling  # = the dominant chunks' logits, [b, heads, T]
+        i = module.layer_idx
+        b, H = query.shape[:2]
+        kd = self.key_dims[i].to(query.device).repeat_interleave(H // key.shape[1], 0)  # [heads, U]: each head's group's dims
+        qd = query[:, :, -1:].gather(-1, kd[None, :, None, :].expand(b, -1, 1, -1)) * self.query_weight[i].to(query)[None, :, None, :]
+        logits = _logits(qd, self._keys(i, key))[:, :, 0] * scaling  # = the dominant chunks' logits, [b, heads, T]
         return group_probs(logits, key.shape[1], mask)
+
+    def attend(self, module, query, key, value, mask, scaling):
+        if query.shape[-2] > 1: self._store.pop(module.layer_idx, None)  # a prefill: the store starts again at the next step
+        return super().attend(module, query, key, value, mask, scaling)
+
+    def __enter__(self):
+        self._store = {}
+        return super().__enter__()
 
 PRESSES.register("fasa", FASA, kind="select", paper="arXiv 2602.03152", summary="dominant RoPE frequency chunks predict the top-N tokens")
 
@@ -537,8 +622,8 @@ def load_chunks(path, # a folder written by `save_chunks`
 
 # %% ../../nbs/44_pruning.kv.ipynb #51fc1f44
 @torch.no_grad()
-def _prefill(model, batch):
-    out = model(**batch, use_cache=True)
+def _prefill(model, batch, cache=None):
+    out = model(**batch, use_cache=True, **({} if cache is None else {"cache": cache}))
     return out.logits[:, -1].argmax(-1, keepdim=True), out.get("cache") or out.get("past_key_values")
 
 @torch.no_grad()
@@ -561,13 +646,15 @@ def greedy(model: nn.Module, # a causal LM
            max_new_tokens: int = 16, # tokens to generate, in [1, inf)
            press: Press | None = None, # a press to run under (entered here: evicts after prefill or selects per step), or None
           ) -> tuple[list[str], list[float]]:
-    "Greedy generation with an optional KV press: the new texts and the seconds of each decode step."
+    """Greedy generation with an optional KV press: the new texts and the seconds of each decode step. Full attention
+    and selection presses decode on an `AppendCache` (no copy of the cache per step); an eviction press on transformers'
+    `DynamicCache`, which it shrinks to the budget."""
     max_new_tokens = check_number(max_new_tokens, "max_new_tokens", 1, None, integer=True)
     check(press is None or isinstance(press, Press), "press", "a Press (e.g. SnapKV(model, budget=128)) or None", press, TypeError)
     prompts = [prompts] if isinstance(prompts, str) else list(prompts)
     b = encode_inputs(model, tok(prompts, return_tensors="pt", padding=True))
     with (press if press is not None else _nothing()):
-        nxt, cache = _prefill(model, b)
+        nxt, cache = _prefill(model, b, None if isinstance(press, EvictPress) else AppendCache())
         toks, times = _decode(model, nxt, cache, b["attention_mask"], b["position_ids"][:, -1:], max_new_tokens, tok.eos_token_id)
     return tok.batch_decode(toks, skip_special_tokens=True), times
 
