@@ -524,7 +524,8 @@ class FASA(SelectPress):
 
     What a step reads: the press keeps, per layer, a contiguous store of each key/value head's dominant key dimensions
     (the union of its query heads' 2F dims, padded to the layer's widest group: on SmolLM2 with F = 8, 18–36 of 64),
-    appended as the cache grows and rebuilt after a prefill or when the cache got shorter. Scoring reads that store,
+    appended as the cache grows and rebuilt after a prefill, when the cache got shorter or when its last stored token
+    changed (rows reordered by beam search, a cache rewritten in place). Scoring reads that store,
     not the keys; the attention reads the N chosen keys and values. Decode on an `AppendCache` (as `greedy` does) so
     that appending a token does not copy the whole cache."""
     name = "fasa"
@@ -556,7 +557,9 @@ class FASA(SelectPress):
         b, kv, T, _ = key.shape
         kd = self.key_dims[i].to(key.device)
         buf, have = self._store.get(i, (None, 0))
-        if buf is None or have > T or buf.shape[0] != b or buf.dtype != key.dtype: buf, have = None, 0  # a new or shorter cache
+        if (buf is None or have > T or buf.shape[0] != b or buf.dtype != key.dtype  # a new or shorter cache, or one whose
+                or (have and not torch.equal(buf[:, :, have - 1], key[:, :, have - 1].gather(-1, kd[None].expand(b, -1, -1))))):  # rows were reordered (beam search) or rewritten
+            buf, have = None, 0
         if buf is None or T > buf.shape[-2]:
             grown = key.new_empty(b, kv, int(T * 1.25) + 64, kd.shape[-1])
             if have: grown[:, :, :have] = buf[:, :, :have]
