@@ -136,9 +136,13 @@ def training_state_bytes(model: nn.Module, # the model
 
 def peak_rss(code: str, # Python code to run in a fresh process
             ) -> float:
-    "Peak resident memory (MiB) of a fresh Python process running `code`."
+    "Peak resident memory (MiB) of a fresh Python process running `code` (its own pages only, not its parent's)."
     import subprocess, sys, os
-    wrap = code + "\nimport resource; print('PEAK_KB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+    # Linux: VmHWM of the process's own address space. ru_maxrss is not used there: it also counts the address space
+    # forked from the parent before exec, so a child of a kernel holding 4 GB reported 4 GB whatever it ran.
+    wrap = code + ("\nimport resource, os\nkb = [int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmHWM')] "
+                   "if os.path.exists('/proc/self/status') else []\n"
+                   "print('PEAK_KB', kb[0] if kb else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
     r = subprocess.run([sys.executable, "-c", wrap], capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
     check(r.returncode == 0, "code", "code that runs", said(r.stderr[-1500:]))
     return int(r.stdout.split("PEAK_KB")[-1]) / 1024
