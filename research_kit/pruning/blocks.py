@@ -404,11 +404,10 @@ def _select_bi(states: BlockStates, n_remove: int) -> list[int]:
     return fast_block_select(pl.DataFrame({"block": list(range(states.n_layers)), "importance": bi}), n_remove)
 
 @BLOCK_SELECTORS.register("mi_prun", paper="arXiv 2601.07212 (paper reading)",
-                          summary="kNN (KSG) Shannon MI per block and per run, best-swap search from the ascending ranking")
+                          summary="kNN (KSG) Shannon MI per block and per run, Fast-Block-Select (pools, top-K runs, conflict-free, until stable)")
 def _select_mi_prun(states: BlockStates, n_remove: int) -> list[int]:
     obj = MIObjective(states, estimator="ksg")
-    scores = _mi_table(states, obj)
-    return swap_block_select(scores, n_remove, obj)
+    return fast_block_select(_mi_table(states, obj), n_remove, obj)
 
 @BLOCK_SELECTORS.register("mi_prun_abstract", paper="arXiv 2601.07212 (reading of the abstract)",
                           summary="additive-channel Gaussian MI on 64 principal components, pool-and-beam Fast-Block-Select")
