@@ -395,9 +395,19 @@ class ExactTopK(SelectPress):
 # %% ../../nbs/44_pruning.kv.ipynb #apc00002
 from transformers.cache_utils import Cache, DynamicCache, DynamicLayer
 
+def _capacity(buf: torch.Tensor | None, # a [b, h, capacity, d] buffer whose first `used` rows are held, or None
+              used: int, # rows of `buf` to keep
+              need: int, # rows the buffer must hold
+              like: torch.Tensor, # a [b, h, *, d] tensor giving the new buffer's batch, heads, width, dtype and device
+             ) -> torch.Tensor:
+    "`buf` if it has room for `need` rows, else a new buffer with 25% + 64 rows to spare holding `buf`'s first `used` rows."
+    if buf is not None and need <= buf.shape[-2]: return buf
+    grown = like.new_empty(*like.shape[:2], int(need * 1.25) + 64, like.shape[-1])
+    if used: grown[:, :, :used] = buf[:, :, :used]
+    return grown
+
 class _AppendLayer(DynamicLayer):
-    "A DynamicLayer that writes new tokens into spare capacity (grown `growth`x + `spare` when full) and returns prefix views."
-    growth, spare = 1.25, 64
+    "A DynamicLayer that writes new tokens into spare capacity (`_capacity`) and returns prefix views of its buffers."
     def _room(self, need: int, new: torch.Tensor) -> bool:
         "Are keys and values still prefix views of this layer's buffers (nobody replaced them) with room for `need` tokens?"
         buf = getattr(self, "_buf", None)
@@ -407,10 +417,8 @@ class _AppendLayer(DynamicLayer):
     def update(self, key_states, value_states, *args, **kwargs):
         if not self.is_initialized: self.lazy_initialization(key_states, value_states)
         T, n = self.get_seq_length(), key_states.shape[-2]
-        if not self._room(T + n, key_states):
-            cap = int((T + n) * self.growth) + self.spare
-            self._buf = tuple(x.new_empty(*x.shape[:2], cap, x.shape[-1]) for x in (key_states, value_states))
-            if T: self._buf[0][:, :, :T], self._buf[1][:, :, :T] = self.keys, self.values
+        if not self._room(T + n, key_states):  # a fresh buffer pair holding the current keys and values
+            self._buf = tuple(_capacity(old if T else None, T, T + n, new) for old, new in ((self.keys, key_states), (self.values, value_states)))
         kb, vb = self._buf
         kb[:, :, T:T + n], vb[:, :, T:T + n] = key_states, value_states
         self.keys, self.values = kb[:, :, :T + n], vb[:, :, :T + n]
@@ -560,10 +568,7 @@ class FASA(SelectPress):
         if (buf is None or have > T or buf.shape[0] != b or buf.dtype != key.dtype  # a new or shorter cache, or one whose
                 or (have and not torch.equal(buf[:, :, have - 1], key[:, :, have - 1].gather(-1, kd[None].expand(b, -1, -1))))):  # rows were reordered (beam search) or rewritten
             buf, have = None, 0
-        if buf is None or T > buf.shape[-2]:
-            grown = key.new_empty(b, kv, int(T * 1.25) + 64, kd.shape[-1])
-            if have: grown[:, :, :have] = buf[:, :, :have]
-            buf = grown
+        buf = _capacity(buf, have, T, key[..., :kd.shape[-1]])
         if T > have: buf[:, :, have:T] = key[:, :, have:T].gather(-1, kd[None, :, None, :].expand(b, kv, T - have, -1))
         self._store[i] = (buf, T)
         return buf[:, :, :T]
